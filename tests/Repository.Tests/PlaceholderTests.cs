@@ -1,0 +1,7 @@
+namespace BackupDr.Repository.Tests;
+
+public sealed class PlaceholderTests
+{
+    [Fact]
+    public void Build_Works() => true.ShouldBeTrue();
+}
