@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace BackupDr.Repository.Postgres;
+
+/// <summary>What to run. Arguments are passed one by one (never through a shell), so no quoting is needed.</summary>
+/// <remarks>
+/// Never put a password in <see cref="Arguments"/>: arguments are visible to every local user in the process list.
+/// Pass it in <see cref="Environment"/> (PGPASSWORD) or a passfile instead.
+/// </remarks>
+internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string> Arguments)
+{
+    /// <summary>Defaults to "/" so a child running as another OS user never depends on our current folder.</summary>
+    public string WorkingDirectory { get; init; } = "/";
+
+    /// <summary>Variables added to (or, with a null value, removed from) the inherited environment.</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>
+    /// When set and this process runs as root, the tool runs as that OS user through <c>runuser -u USER --</c>
+    /// (PostgreSQL's server programs refuse to run as root). Ignored when we are not root.
+    /// </summary>
+    public string? RunAsUser { get; init; }
+
+    /// <summary>A non-zero exit raises <see cref="ChildProcessException"/> unless this is false.</summary>
+    public bool ThrowOnFailure { get; init; } = true;
+
+    /// <summary>Upper bound of captured standard output; the rest is read and dropped.</summary>
+    public int MaxStandardOutputChars { get; init; } = 1024 * 1024;
+
+    /// <summary>Called for every standard output line (after capture), e.g. to follow progress.</summary>
+    public Action<string>? OnStandardOutputLine { get; init; }
+
+    /// <summary>The name used in messages: the file name of the tool.</summary>
+    public string ToolName => Path.GetFileName(FileName);
+}
+
+/// <param name="ExitCode">The process exit code (0 is success).</param>
+/// <param name="StandardOutput">Captured standard output, at most the request's bound.</param>
+/// <param name="StandardErrorTail">The last <see cref="ChildProcess.StandardErrorTailChars"/> characters of stderr.</param>
+internal sealed record ChildProcessResult(int ExitCode, string StandardOutput, string StandardErrorTail);
+
+/// <summary>A child process exited with a non-zero code. The message names the tool and ends with its stderr tail.</summary>
+internal sealed class ChildProcessException(string tool, int exitCode, string standardErrorTail)
+    : Exception(BuildMessage(tool, exitCode, standardErrorTail))
+{
+    public string Tool { get; } = tool;
+
+    public int ExitCode { get; } = exitCode;
+
+    public string StandardErrorTail { get; } = standardErrorTail;
+
+    private static string BuildMessage(string tool, int exitCode, string tail) =>
+        string.IsNullOrWhiteSpace(tail)
+            ? $"{tool} failed with exit code {exitCode} (no error output)."
+            : $"{tool} failed with exit code {exitCode}: {tail.Trim()}";
+}
+
+/// <summary>Runs a program to completion: bounded capture, cancellation kills the whole process tree.</summary>
+internal static class ChildProcess
+{
+    public const int StandardErrorTailChars = 8 * 1024;
+
+    private const string RunUser = "/usr/sbin/runuser";
+
+    /// <summary>True when this process runs as root (uid 0) on Unix.</summary>
+    public static bool IsRoot => !OperatingSystem.IsWindows() && System.Environment.IsPrivilegedProcess;
+
+    /// <summary>
+    /// Starts the program and waits for it to exit and for its output streams to close.
+    /// </summary>
+    /// <exception cref="ChildProcessException">It exited non-zero and <see cref="ChildProcessRequest.ThrowOnFailure"/>.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// The token was cancelled: the process and all its descendants were killed (SIGKILL) and reaped first.
+    /// </exception>
+    public static async Task<ChildProcessResult> RunAsync(ChildProcessRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        using var process = new Process { StartInfo = BuildStartInfo(request) };
+        var stdout = new StringBuilder();
+        var stderr = new TailBuffer(StandardErrorTailChars);
+        var gate = new object();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (gate)
+            {
+                if (stdout.Length + e.Data.Length + 1 <= request.MaxStandardOutputChars)
+                {
+                    stdout.Append(e.Data).Append('\n');
+                }
+            }
+
+            request.OnStandardOutputLine?.Invoke(e.Data);
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                stderr.AppendLine(e.Data);
+            }
+        };
+
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new ChildProcessException(request.ToolName, -1, $"could not start {process.StartInfo.FileName}: {ex.Message}");
+        }
+
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill(process);
+            // Reap it (and let the output readers finish) before reporting the cancellation.
+            await process.WaitForExitAsync(CancellationToken.None);
+            throw;
+        }
+
+        string output;
+        lock (gate)
+        {
+            output = stdout.ToString();
+        }
+
+        var result = new ChildProcessResult(process.ExitCode, output, stderr.ToString());
+        if (result.ExitCode != 0 && request.ThrowOnFailure)
+        {
+            throw new ChildProcessException(request.ToolName, result.ExitCode, result.StandardErrorTail);
+        }
+
+        return result;
+    }
+
+    private static ProcessStartInfo BuildStartInfo(ChildProcessRequest request)
+    {
+        var asOtherUser = request.RunAsUser is not null && IsRoot;
+        var info = new ProcessStartInfo(asOtherUser ? RunUser : request.FileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = request.WorkingDirectory,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        if (asOtherUser)
+        {
+            info.ArgumentList.Add("-u");
+            info.ArgumentList.Add(request.RunAsUser!);
+            info.ArgumentList.Add("--");
+            info.ArgumentList.Add(request.FileName);
+        }
+
+        foreach (var argument in request.Arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        // Messages from PostgreSQL tools in English, whatever the host's locale, so they can be matched and read.
+        info.Environment["LC_MESSAGES"] = "C";
+        foreach (var (key, value) in request.Environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        return info;
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It exited between the cancellation and the kill: nothing left to stop.
+        }
+    }
+
+    /// <summary>Keeps the last <c>capacity</c> characters of the lines appended; thread-safe.</summary>
+    private sealed class TailBuffer(int capacity)
+    {
+        private readonly StringBuilder _text = new();
+        private readonly Lock _lock = new();
+
+        public void AppendLine(string line)
+        {
+            lock (_lock)
+            {
+                _text.Append(line).Append('\n');
+                if (_text.Length > capacity)
+                {
+                    _text.Remove(0, _text.Length - capacity);
+                }
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_lock)
+            {
+                return _text.ToString();
+            }
+        }
+    }
+}

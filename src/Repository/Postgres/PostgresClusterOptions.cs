@@ -1,0 +1,41 @@
+namespace BackupDr.Repository.Postgres;
+
+internal enum PostgresWalLevel
+{
+    /// <summary>Fastest bulk loads (tables created and filled in one transaction skip the WAL); no replication.</summary>
+    Minimal,
+
+    /// <summary>Needed for pg_basebackup or streaming replication from the cluster.</summary>
+    Replica,
+}
+
+/// <summary>How a throwaway <see cref="PostgresCluster"/> is set up and run.</summary>
+internal sealed record PostgresClusterOptions
+{
+    /// <summary>The TCP port on 127.0.0.1; null picks a free one (and a new one if it is taken at a later start).</summary>
+    public int? Port { get; init; }
+
+    /// <summary>The database superuser created by initdb.</summary>
+    public string Superuser { get; init; } = "postgres";
+
+    /// <summary>The OS user that owns the data folder and runs the server when this process runs as root.</summary>
+    public string OsUser { get; init; } = "postgres";
+
+    public PostgresWalLevel WalLevel { get; init; } = PostgresWalLevel.Minimal;
+
+    public string SharedBuffers { get; init; } = "128MB";
+
+    /// <summary>Further postgresql.conf settings (name to literal value, quoted as PostgreSQL expects).</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// False (the default): <see cref="PostgresCluster.DisposeAsync"/> stops the server and deletes the folder.
+    /// True: disposing leaves the server running and the folder in place (the demo survives between runs).
+    /// </summary>
+    public bool Persistent { get; init; }
+
+    /// <summary>How long a start may take until the server accepts connections.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
