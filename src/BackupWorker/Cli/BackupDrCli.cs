@@ -1,0 +1,237 @@
+using System.CommandLine;
+using System.Globalization;
+using BackupDr.BackupWorker.Logging;
+using BackupDr.Repository.Configuration;
+using Serilog.Extensions.Logging;
+
+namespace BackupDr.BackupWorker.Cli;
+
+/// <summary>
+/// The <c>backupdr</c> command line (the CLI contract of DESIGN.md). Every verb takes <c>--config FILE</c> and
+/// <c>--json</c>; every verb loads and validates the whole configuration before it does anything.
+/// Exit codes: 0 success, 1 the operation failed, 2 bad arguments or configuration.
+/// </summary>
+internal sealed partial class BackupDrCli
+{
+    private readonly CliEnvironment _environment;
+    private readonly Option<bool> _json = new("--json")
+    {
+        Description = "Write one JSON document to standard output (logs stay on standard error)",
+        Recursive = true,
+    };
+
+    private readonly Option<string?> _config = new("--config")
+    {
+        Description = "A configuration file (the shape of appsettings.json) layered over appsettings.json; environment variables override both",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
+    public BackupDrCli(CliEnvironment environment)
+    {
+        _environment = environment;
+        Root = BuildRoot();
+    }
+
+    public RootCommand Root { get; }
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        var parse = Root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // System.CommandLine exits 1 on parse errors; the contract says 2.
+            var output = new CliOutput(parse.GetValue(_json), _environment.Output, _environment.Error);
+            var message = string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')));
+            return output.Fail(ExitCodes.Usage, $"{message} (see 'backupdr {parse.CommandResult.Command.Name} --help')".Replace("backupdr backupdr", "backupdr", StringComparison.Ordinal));
+        }
+
+        return await parse.InvokeAsync(
+            new InvocationConfiguration { Output = _environment.Output, Error = _environment.Error },
+            cancellationToken);
+    }
+
+    private RootCommand BuildRoot()
+    {
+        var root = new RootCommand("BackupDr proves that every Odoo environment can be brought back: backups, restore drills, RTO/RPO evidence.")
+        {
+            _json,
+            _config,
+        };
+
+        root.Subcommands.Add(Group("config", "Configuration", Verb("check", "Validate the configuration and print it with secrets masked", ConfigCheckAsync)));
+        root.Subcommands.Add(Group("repo", "The backup repository",
+            Verb("init", "Create the repository (format version, keys); refuses an existing one", NotImplemented("[2]")),
+            Verb("passwd", "Change the repository passphrase without rewriting backups", NotImplemented("[2]"))));
+
+        var backupTarget = TargetOption(required: true);
+        root.Subcommands.Add(Verb("backup", "Take one backup of a target now and print its backup id",
+            NotImplemented("[2]", backupTarget), backupTarget));
+
+        var listTarget = TargetOption(required: false);
+        root.Subcommands.Add(Verb("list", "List backups and drills, newest first", NotImplemented("[2]", listTarget), listTarget));
+
+        var verifyTarget = TargetOption(required: true);
+        var verifyBackup = BackupOption("ID|latest", allowSample: false);
+        root.Subcommands.Add(Verb("verify", "Read every object of a backup and check checksums and decryption",
+            NotImplemented("[2]", verifyTarget), verifyTarget, verifyBackup));
+
+        var restoreTarget = TargetOption(required: true);
+        var restoreBackup = BackupOption("ID|latest", allowSample: false);
+        var into = new Option<string>("--into")
+        {
+            Description = "Connection string of the database to restore into (never the target's own database)",
+            HelpName = "CONNSTRING",
+            Required = true,
+        };
+        var filestoreInto = new Option<string>("--filestore-into")
+        {
+            Description = "Folder to restore the filestore into (Odoo layout: <sha1[0:2]>/<sha1>)",
+            HelpName = "DIR",
+            Required = true,
+        };
+        var neutralize = new Option<bool>("--neutralize")
+        {
+            Description = "Neutralize the copy (no mail, no cron, no live payment provider); a production restore is not neutralized without it",
+        };
+        root.Subcommands.Add(Verb("restore", "Restore a backup: the incident runbook",
+            NotImplemented("[2]", restoreTarget), restoreTarget, restoreBackup, into, filestoreInto, neutralize));
+
+        var drillTarget = TargetOption(required: true);
+        var drillBackup = BackupOption("ID|latest|sample", allowSample: true);
+        root.Subcommands.Add(Verb("drill", "Restore a backup into a sandbox, run the probes, record RTO and RPO",
+            NotImplemented("[4]", drillTarget), drillTarget, drillBackup));
+
+        var month = new Option<string>("--month")
+        {
+            Description = "The month to report on",
+            HelpName = "YYYY-MM",
+            Required = true,
+        };
+        month.Validators.Add(r =>
+        {
+            var value = r.GetValueOrDefault<string>();
+            if (!DateOnly.TryParseExact(value + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+            {
+                r.AddError($"--month: '{value}' is not a month; write YYYY-MM, e.g. 2026-11");
+            }
+        });
+        var reportOut = new Option<string?>("--out") { Description = "Also write the report files into this folder", HelpName = "DIR" };
+        var send = new Option<bool>("--send") { Description = "Mail the report to Notifications:Email:Reports" };
+        root.Subcommands.Add(Verb("report", "Build the monthly recoverability report (HTML, PDF, JSON)",
+            NotImplemented("[6]"), month, reportOut, send));
+
+        var pruneTarget = TargetOption(required: false);
+        var apply = new Option<bool>("--apply") { Description = "Delete what retention allows; without it, only print what would go and why" };
+        root.Subcommands.Add(Verb("prune", "Apply retention (a dry run unless --apply)", NotImplemented("[5]", pruneTarget), pruneTarget, apply));
+
+        root.Subcommands.Add(Group("alert", "Alerts for on-call", Verb("test", "Send a test alert through every notifier", NotImplemented("[6]"))));
+        root.Subcommands.Add(Group("audit", "The audit trail", Verb("verify", "Check the hash chain of the audit trail", NotImplemented("[6]"))));
+        root.Subcommands.Add(Verb("run", "Run the worker service: schedules, health, metrics, alerts", NotImplemented("[5]")));
+        return root;
+    }
+
+    private static Command Group(string name, string description, params Command[] verbs)
+    {
+        var group = new Command(name, description);
+        foreach (var verb in verbs)
+        {
+            group.Subcommands.Add(verb);
+        }
+
+        return group;
+    }
+
+    private Command Verb(string name, string description, Func<CommandInvocation, CancellationToken, Task<int>> handler, params Option[] options)
+    {
+        var command = new Command(name, description);
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((parse, cancellationToken) => InvokeAsync(parse, handler, cancellationToken));
+        return command;
+    }
+
+    private static Option<string> TargetOption(bool required) => new("--target")
+    {
+        Description = required ? "The target (BackupDr:Targets:N:Name)" : "Only this target (BackupDr:Targets:N:Name)",
+        HelpName = "NAME",
+        Required = required,
+    };
+
+    private static Option<string> BackupOption(string helpName, bool allowSample)
+    {
+        var option = new Option<string>("--backup")
+        {
+            Description = allowSample
+                ? "Which backup: an id, 'latest', or 'sample' (an older retained backup, least recently drilled first)"
+                : "Which backup: an id or 'latest'",
+            HelpName = helpName,
+            DefaultValueFactory = _ => "latest",
+        };
+        option.Validators.Add(r =>
+        {
+            var value = r.GetValueOrDefault<string>() ?? "";
+            if (value == "sample" && !allowSample)
+            {
+                r.AddError("--backup: 'sample' is only for drills; give a backup id or 'latest'");
+            }
+            else if (!BackupReference().IsMatch(value))
+            {
+                r.AddError($"--backup: '{value}' is not a backup id or 'latest'");
+            }
+        });
+        return option;
+    }
+
+    private async Task<int> InvokeAsync(ParseResult parse, Func<CommandInvocation, CancellationToken, Task<int>> handler, CancellationToken cancellationToken)
+    {
+        var output = new CliOutput(parse.GetValue(_json), _environment.Output, _environment.Error);
+        try
+        {
+            var configuration = CliConfiguration.Build(_environment.BaseDirectory, parse.GetValue(_config), _environment.Variables);
+            var (options, errors) = BackupDrConfiguration.TryLoad(configuration);
+            if (errors.Count > 0)
+            {
+                return output.InvalidConfiguration(errors);
+            }
+
+            await using var logger = LoggerSetup.Create(options.Logging, _environment.ErrorIsTerminal);
+            using var loggerFactory = new SerilogLoggerFactory(logger);
+            return await handler(new CommandInvocation(parse, options, output, loggerFactory, _environment.Time), cancellationToken);
+        }
+        catch (UsageException e)
+        {
+            return output.Fail(ExitCodes.Usage, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return output.Fail(ExitCodes.Failed, "cancelled before completion; nothing was committed");
+        }
+        catch (Exception e)
+        {
+            // The command boundary: any failure becomes exit code 1 with its message, never a green run.
+            return output.Fail(ExitCodes.Failed, e.Message);
+        }
+    }
+
+    /// <summary>A verb whose work arrives with a later issue: it checks its arguments, then says so and exits 2.</summary>
+    private static Func<CommandInvocation, CancellationToken, Task<int>> NotImplemented(string issue, Option<string>? target = null) =>
+        (invocation, _) =>
+        {
+            if (target is not null && invocation.Parse.GetValue(target) is not null)
+            {
+                invocation.RequireTarget(target);
+            }
+
+            var verb = string.Join(' ', invocation.Parse.CommandResult.Command.Parents.OfType<Command>()
+                .Where(c => c is not RootCommand).Reverse().Select(c => c.Name).Append(invocation.Parse.CommandResult.Command.Name));
+            return Task.FromResult(invocation.Output.Fail(ExitCodes.Usage,
+                $"'backupdr {verb}' is not implemented yet (it arrives with issue {issue}); nothing was done."));
+        };
+
+    [System.Text.RegularExpressions.GeneratedRegex("^(latest|sample|[A-Za-z0-9][A-Za-z0-9._-]{0,127})$")]
+    private static partial System.Text.RegularExpressions.Regex BackupReference();
+}

@@ -1,0 +1,23 @@
+using System.CommandLine;
+using BackupDr.Repository.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace BackupDr.BackupWorker.Cli;
+
+/// <summary>Everything a command handler gets: its parsed arguments, validated options, output, logging and clock.</summary>
+internal sealed record CommandInvocation(
+    ParseResult Parse,
+    BackupDrOptions Options,
+    CliOutput Output,
+    ILoggerFactory LoggerFactory,
+    TimeProvider Time)
+{
+    /// <summary>The configured target named by <c>--target</c>; a usage error when there is none by that name.</summary>
+    public TargetOptions RequireTarget(Option<string> option)
+    {
+        var name = Parse.GetRequiredValue(option);
+        return Options.FindTarget(name) ?? throw new UsageException(Options.Targets.Count == 0
+            ? $"--target: no target named '{name}'; no targets are configured (add one under BackupDr:Targets)"
+            : $"--target: no target named '{name}'; configured targets: {string.Join(", ", Options.Targets.Select(t => t.Name))}");
+    }
+}

@@ -1,0 +1,165 @@
+using Microsoft.Extensions.Configuration;
+
+namespace BackupDr.Repository.Configuration;
+
+/// <summary>
+/// Turns the <c>BackupDr</c> section of an <see cref="IConfiguration"/> into validated <see cref="BackupDrOptions"/>.
+/// Every problem is reported at once, each naming its key; nothing here reads the network or a database.
+/// </summary>
+public static class BackupDrConfiguration
+{
+    /// <summary>Reads and validates; throws <see cref="InvalidConfigurationException"/> naming every bad field.</summary>
+    public static BackupDrOptions Load(IConfiguration configuration)
+    {
+        var (options, errors) = TryLoad(configuration);
+        return errors.Count > 0 ? throw new InvalidConfigurationException(errors) : options;
+    }
+
+    public static (BackupDrOptions Options, IReadOnlyList<ConfigurationError> Errors) TryLoad(IConfiguration configuration)
+    {
+        var reader = new SectionReader();
+        var options = Read(configuration.GetSection(BackupDrOptions.SectionName), reader);
+        var errors = reader.Errors.Concat(ConfigurationValidator.Validate(options)).ToList();
+        return (options, errors);
+    }
+
+    private static BackupDrOptions Read(IConfigurationSection root, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(root, "Repository", "Tiers", "Targets", "Sandbox", "Http", "Notifications", "Logging");
+        return new BackupDrOptions
+        {
+            Repository = ReadRepository(root.GetSection("Repository"), reader),
+            Tiers = root.GetSection("Tiers").GetChildren()
+                .ToDictionary(t => t.Key, t => ReadTier(t, reader), StringComparer.OrdinalIgnoreCase),
+            Targets = root.GetSection("Targets").GetChildren()
+                .OrderBy(t => int.TryParse(t.Key, out var i) ? i : int.MaxValue)
+                .Select(t => ReadTarget(t, reader))
+                .ToList(),
+            Sandbox = ReadSandbox(root.GetSection("Sandbox"), reader),
+            Http = ReadHttp(root.GetSection("Http"), reader),
+            Notifications = ReadNotifications(root.GetSection("Notifications"), reader),
+            Logging = ReadLogging(root.GetSection("Logging"), reader),
+        };
+    }
+
+    private static RepositoryOptions ReadRepository(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Kind", "Path", "S3", "Azure", "PassphraseFile", "Passphrase");
+        var s3 = section.GetSection("S3");
+        reader.RejectUnknownKeys(s3, "Bucket", "Prefix", "ServiceUrl", "Region", "ForcePathStyle");
+        var azure = section.GetSection("Azure");
+        reader.RejectUnknownKeys(azure, "ServiceUri", "Container", "Prefix", "ConnectionString");
+        return new RepositoryOptions
+        {
+            Kind = reader.Enum(section, "Kind", RepositoryKind.Local),
+            Path = SectionReader.String(section, "Path"),
+            PassphraseFile = SectionReader.String(section, "PassphraseFile"),
+            Passphrase = SectionReader.String(section, "Passphrase"),
+            S3 = new S3RepositoryOptions
+            {
+                Bucket = SectionReader.String(s3, "Bucket"),
+                Prefix = SectionReader.String(s3, "Prefix"),
+                ServiceUrl = SectionReader.String(s3, "ServiceUrl"),
+                Region = SectionReader.String(s3, "Region"),
+                ForcePathStyle = reader.Bool(s3, "ForcePathStyle", false),
+            },
+            Azure = new AzureRepositoryOptions
+            {
+                ServiceUri = SectionReader.String(azure, "ServiceUri"),
+                Container = SectionReader.String(azure, "Container"),
+                Prefix = SectionReader.String(azure, "Prefix"),
+                ConnectionString = SectionReader.String(azure, "ConnectionString"),
+            },
+        };
+    }
+
+    private static TierOptions ReadTier(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Rto", "Rpo", "DrillEvery", "Retention");
+        var retention = section.GetSection("Retention");
+        reader.RejectUnknownKeys(retention, "Daily", "Weekly", "Monthly");
+        return new TierOptions
+        {
+            Rto = reader.Duration(section, "Rto"),
+            Rpo = reader.Duration(section, "Rpo"),
+            DrillEvery = reader.Duration(section, "DrillEvery"),
+            Retention = new RetentionOptions
+            {
+                Daily = reader.Int(retention, "Daily", 0),
+                Weekly = reader.Int(retention, "Weekly", 0),
+                Monthly = reader.Int(retention, "Monthly", 0),
+            },
+        };
+    }
+
+    private static TargetOptions ReadTarget(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Name", "Tenant", "Environment", "Tier", "ConnectionString", "FilestorePath",
+            "BackupSchedule", "DrillSchedule");
+        return new TargetOptions
+        {
+            Name = SectionReader.String(section, "Name"),
+            Tenant = SectionReader.String(section, "Tenant"),
+            Environment = SectionReader.String(section, "Environment"),
+            Tier = SectionReader.String(section, "Tier"),
+            ConnectionString = SectionReader.String(section, "ConnectionString"),
+            FilestorePath = SectionReader.String(section, "FilestorePath"),
+            BackupSchedule = SectionReader.String(section, "BackupSchedule"),
+            DrillSchedule = SectionReader.String(section, "DrillSchedule"),
+        };
+    }
+
+    private static SandboxOptions ReadSandbox(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Kind", "WorkPath");
+        return new SandboxOptions
+        {
+            Kind = reader.Enum(section, "Kind", SandboxKind.Local),
+            WorkPath = SectionReader.String(section, "WorkPath"),
+        };
+    }
+
+    private static HttpOptions ReadHttp(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Port");
+        return new HttpOptions { Port = reader.Int(section, "Port", 8080) };
+    }
+
+    private static NotificationsOptions ReadNotifications(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Email", "Webhook");
+        var email = section.GetSection("Email");
+        reader.RejectUnknownKeys(email, "Host", "Port", "UseTls", "Username", "Password", "From", "OnCall", "Reports");
+        var webhook = section.GetSection("Webhook");
+        reader.RejectUnknownKeys(webhook, "Url", "Secret");
+        return new NotificationsOptions
+        {
+            Email = new EmailOptions
+            {
+                Host = SectionReader.String(email, "Host"),
+                Port = reader.Int(email, "Port", 587),
+                UseTls = reader.Bool(email, "UseTls", true),
+                Username = SectionReader.String(email, "Username"),
+                Password = SectionReader.String(email, "Password"),
+                From = SectionReader.String(email, "From"),
+                OnCall = reader.List(email, "OnCall"),
+                Reports = reader.List(email, "Reports"),
+            },
+            Webhook = new WebhookOptions
+            {
+                Url = SectionReader.String(webhook, "Url"),
+                Secret = SectionReader.String(webhook, "Secret"),
+            },
+        };
+    }
+
+    private static LoggingOptions ReadLogging(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Json", "MinimumLevel");
+        return new LoggingOptions
+        {
+            Json = reader.OptionalBool(section, "Json"),
+            MinimumLevel = reader.Enum(section, "MinimumLevel", LogLevelName.Information),
+        };
+    }
+}

@@ -1,0 +1,178 @@
+namespace BackupDr.Repository.Configuration;
+
+/// <summary>
+/// The whole <c>BackupDr</c> configuration section, read and validated by <see cref="BackupDrConfiguration"/>.
+/// Immutable once read: every component sees the same validated instance.
+/// </summary>
+public sealed record BackupDrOptions
+{
+    public const string SectionName = "BackupDr";
+
+    public required RepositoryOptions Repository { get; init; }
+    public required IReadOnlyDictionary<string, TierOptions> Tiers { get; init; }
+    public required IReadOnlyList<TargetOptions> Targets { get; init; }
+    public required SandboxOptions Sandbox { get; init; }
+    public required HttpOptions Http { get; init; }
+    public required NotificationsOptions Notifications { get; init; }
+    public required LoggingOptions Logging { get; init; }
+
+    public TargetOptions? FindTarget(string name) =>
+        Targets.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
+}
+
+public enum RepositoryKind
+{
+    Local,
+    S3,
+    Azure,
+}
+
+public sealed record RepositoryOptions
+{
+    public RepositoryKind Kind { get; init; } = RepositoryKind.Local;
+
+    /// <summary>Folder of a <see cref="RepositoryKind.Local"/> repository; relative paths resolve against the working directory.</summary>
+    public string Path { get; init; } = "";
+
+    public required S3RepositoryOptions S3 { get; init; }
+    public required AzureRepositoryOptions Azure { get; init; }
+
+    /// <summary>File holding the repository passphrase (a mounted secret in the cluster).</summary>
+    public string PassphraseFile { get; init; } = "";
+
+    /// <summary>Secret. Only from the environment (<c>BackupDr__Repository__Passphrase</c>) or a file provider.</summary>
+    public string Passphrase { get; init; } = "";
+}
+
+/// <summary>Credentials come from the AWS SDK's own chain (environment, profile, instance or pod identity).</summary>
+public sealed record S3RepositoryOptions
+{
+    public string Bucket { get; init; } = "";
+    public string Prefix { get; init; } = "";
+    public string ServiceUrl { get; init; } = "";
+    public string Region { get; init; } = "";
+    public bool ForcePathStyle { get; init; }
+}
+
+public sealed record AzureRepositoryOptions
+{
+    public string ServiceUri { get; init; } = "";
+    public string Container { get; init; } = "";
+    public string Prefix { get; init; } = "";
+
+    /// <summary>Secret. When empty, the Azure SDK's default credential chain is used with <see cref="ServiceUri"/>.</summary>
+    public string ConnectionString { get; init; } = "";
+}
+
+/// <summary>The promise made for a target: recovery objectives, drill frequency and retention.</summary>
+public sealed record TierOptions
+{
+    public TimeSpan Rto { get; init; }
+    public TimeSpan Rpo { get; init; }
+    public TimeSpan DrillEvery { get; init; }
+    public required RetentionOptions Retention { get; init; }
+}
+
+/// <summary>Grandfather-father-son retention: how many daily, weekly and monthly recovery points to keep.</summary>
+public sealed record RetentionOptions
+{
+    public int Daily { get; init; }
+    public int Weekly { get; init; }
+    public int Monthly { get; init; }
+}
+
+/// <summary>One Odoo environment to protect: a PostgreSQL database plus its filestore folder.</summary>
+public sealed record TargetOptions
+{
+    public string Name { get; init; } = "";
+    public string Tenant { get; init; } = "";
+    public string Environment { get; init; } = "";
+    public string Tier { get; init; } = "";
+
+    /// <summary>Secret when it carries a password; the password normally comes from the environment or a passfile.</summary>
+    public string ConnectionString { get; init; } = "";
+
+    public string FilestorePath { get; init; } = "";
+
+    /// <summary>Quartz cron expression (seconds first), e.g. <c>0 0 1 * * ?</c>.</summary>
+    public string BackupSchedule { get; init; } = "";
+
+    /// <summary>Quartz cron expression; when empty the drill cadence follows the tier's <see cref="TierOptions.DrillEvery"/>.</summary>
+    public string DrillSchedule { get; init; } = "";
+
+    public bool IsProduction => string.Equals(Environment, "production", StringComparison.OrdinalIgnoreCase);
+}
+
+public enum SandboxKind
+{
+    Local,
+    Kubernetes,
+}
+
+public sealed record SandboxOptions
+{
+    public SandboxKind Kind { get; init; } = SandboxKind.Local;
+
+    /// <summary>Where local sandboxes (throwaway clusters, restored filestores) are created.</summary>
+    public string WorkPath { get; init; } = "";
+}
+
+public sealed record HttpOptions
+{
+    /// <summary>Port of <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> served by <c>backupdr run</c>.</summary>
+    public int Port { get; init; } = 8080;
+}
+
+public sealed record NotificationsOptions
+{
+    public required EmailOptions Email { get; init; }
+    public required WebhookOptions Webhook { get; init; }
+}
+
+public sealed record EmailOptions
+{
+    /// <summary>SMTP host; empty disables email.</summary>
+    public string Host { get; init; } = "";
+    public int Port { get; init; } = 587;
+    public bool UseTls { get; init; } = true;
+    public string Username { get; init; } = "";
+
+    /// <summary>Secret.</summary>
+    public string Password { get; init; } = "";
+    public string From { get; init; } = "";
+    public IReadOnlyList<string> OnCall { get; init; } = [];
+    public IReadOnlyList<string> Reports { get; init; } = [];
+
+    public bool IsEnabled => Host.Length > 0;
+}
+
+public sealed record WebhookOptions
+{
+    /// <summary>Secret: incoming-webhook URLs (Slack, Teams) carry their credential in the path. Empty disables the webhook.</summary>
+    public string Url { get; init; } = "";
+
+    /// <summary>Secret used to sign each payload (HMAC-SHA256).</summary>
+    public string Secret { get; init; } = "";
+
+    public bool IsEnabled => Url.Length > 0;
+}
+
+public enum LogLevelName
+{
+    Verbose,
+    Debug,
+    Information,
+    Warning,
+    Error,
+    Fatal,
+}
+
+public sealed record LoggingOptions
+{
+    /// <summary>
+    /// JSON lines (true) or readable text (false). When unset: JSON when standard error is not a terminal.
+    /// </summary>
+    public bool? Json { get; init; }
+
+    public LogLevelName MinimumLevel { get; init; } = LogLevelName.Information;
+}

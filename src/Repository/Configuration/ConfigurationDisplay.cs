@@ -1,0 +1,91 @@
+using System.Text.Json.Nodes;
+
+namespace BackupDr.Repository.Configuration;
+
+/// <summary>The effective configuration as JSON, in the shape of appsettings.json, with every secret masked.</summary>
+public static class ConfigurationDisplay
+{
+    public static JsonObject ToJson(BackupDrOptions options)
+    {
+        var repository = options.Repository;
+        var email = options.Notifications.Email;
+        return new JsonObject
+        {
+            ["Repository"] = new JsonObject
+            {
+                ["Kind"] = repository.Kind.ToString(),
+                ["Path"] = repository.Path,
+                ["S3"] = new JsonObject
+                {
+                    ["Bucket"] = repository.S3.Bucket,
+                    ["Prefix"] = repository.S3.Prefix,
+                    ["ServiceUrl"] = SecretMasker.Url(repository.S3.ServiceUrl),
+                    ["Region"] = repository.S3.Region,
+                    ["ForcePathStyle"] = repository.S3.ForcePathStyle,
+                },
+                ["Azure"] = new JsonObject
+                {
+                    ["ServiceUri"] = SecretMasker.Url(repository.Azure.ServiceUri),
+                    ["Container"] = repository.Azure.Container,
+                    ["Prefix"] = repository.Azure.Prefix,
+                    ["ConnectionString"] = SecretMasker.ConnectionString(repository.Azure.ConnectionString),
+                },
+                ["PassphraseFile"] = repository.PassphraseFile,
+                ["Passphrase"] = SecretMasker.Secret(repository.Passphrase),
+            },
+            ["Tiers"] = new JsonObject(options.Tiers.Select(t => KeyValuePair.Create<string, JsonNode?>(t.Key, new JsonObject
+            {
+                ["Rto"] = t.Value.Rto.ToString("c"),
+                ["Rpo"] = t.Value.Rpo.ToString("c"),
+                ["DrillEvery"] = t.Value.DrillEvery.ToString("c"),
+                ["Retention"] = new JsonObject
+                {
+                    ["Daily"] = t.Value.Retention.Daily,
+                    ["Weekly"] = t.Value.Retention.Weekly,
+                    ["Monthly"] = t.Value.Retention.Monthly,
+                },
+            }))),
+            ["Targets"] = new JsonArray(options.Targets.Select(t => (JsonNode)new JsonObject
+            {
+                ["Name"] = t.Name,
+                ["Tenant"] = t.Tenant,
+                ["Environment"] = t.Environment,
+                ["Tier"] = t.Tier,
+                ["ConnectionString"] = SecretMasker.ConnectionString(t.ConnectionString),
+                ["FilestorePath"] = t.FilestorePath,
+                ["BackupSchedule"] = t.BackupSchedule,
+                ["DrillSchedule"] = t.DrillSchedule,
+            }).ToArray()),
+            ["Sandbox"] = new JsonObject
+            {
+                ["Kind"] = options.Sandbox.Kind.ToString(),
+                ["WorkPath"] = options.Sandbox.WorkPath,
+            },
+            ["Http"] = new JsonObject { ["Port"] = options.Http.Port },
+            ["Notifications"] = new JsonObject
+            {
+                ["Email"] = new JsonObject
+                {
+                    ["Host"] = email.Host,
+                    ["Port"] = email.Port,
+                    ["UseTls"] = email.UseTls,
+                    ["Username"] = email.Username,
+                    ["Password"] = SecretMasker.Secret(email.Password),
+                    ["From"] = email.From,
+                    ["OnCall"] = new JsonArray(email.OnCall.Select(a => (JsonNode)a).ToArray()),
+                    ["Reports"] = new JsonArray(email.Reports.Select(a => (JsonNode)a).ToArray()),
+                },
+                ["Webhook"] = new JsonObject
+                {
+                    ["Url"] = SecretMasker.Url(options.Notifications.Webhook.Url),
+                    ["Secret"] = SecretMasker.Secret(options.Notifications.Webhook.Secret),
+                },
+            },
+            ["Logging"] = new JsonObject
+            {
+                ["Json"] = options.Logging.Json,
+                ["MinimumLevel"] = options.Logging.MinimumLevel.ToString(),
+            },
+        };
+    }
+}

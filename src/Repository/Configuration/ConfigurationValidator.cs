@@ -1,0 +1,326 @@
+using System.Net.Mail;
+using System.Text.RegularExpressions;
+using Npgsql;
+using Quartz;
+
+namespace BackupDr.Repository.Configuration;
+
+/// <summary>
+/// The rules a configuration must satisfy before anything runs. Returns every violation; a message
+/// never contains the value of a secret (passphrase, connection string, webhook URL, password).
+/// </summary>
+internal static partial class ConfigurationValidator
+{
+    private const string Root = BackupDrOptions.SectionName;
+
+    public static IReadOnlyList<ConfigurationError> Validate(BackupDrOptions options)
+    {
+        var errors = new List<ConfigurationError>();
+        void Add(string key, string message) => errors.Add(new ConfigurationError($"{Root}:{key}", message));
+
+        ValidateRepository(options.Repository, Add);
+        ValidateTiers(options.Tiers, Add);
+        ValidateTargets(options, Add);
+
+        if (options.Sandbox.Kind == SandboxKind.Local && options.Sandbox.WorkPath.Length == 0)
+        {
+            Add("Sandbox:WorkPath", "required for a Local sandbox: the folder where throwaway clusters are created");
+        }
+
+        if (options.Http.Port is < 1 or > 65535)
+        {
+            Add("Http:Port", $"{options.Http.Port} is not a TCP port (1-65535)");
+        }
+
+        ValidateNotifications(options.Notifications, Add);
+        return errors;
+    }
+
+    private static void ValidateRepository(RepositoryOptions repository, Action<string, string> add)
+    {
+        switch (repository.Kind)
+        {
+            case RepositoryKind.Local when repository.Path.Length == 0:
+                add("Repository:Path", "required for a Local repository");
+                break;
+            case RepositoryKind.S3:
+                var s3 = repository.S3;
+                if (s3.Bucket.Length == 0)
+                {
+                    add("Repository:S3:Bucket", "required for an S3 repository");
+                }
+                else if (!S3BucketName().IsMatch(s3.Bucket))
+                {
+                    add("Repository:S3:Bucket", $"'{s3.Bucket}' is not a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)");
+                }
+
+                if (s3.Region.Length == 0 && s3.ServiceUrl.Length == 0)
+                {
+                    add("Repository:S3:Region", "set Region (AWS) or ServiceUrl (an S3-compatible endpoint)");
+                }
+
+                ValidateEndpoint("Repository:S3:ServiceUrl", s3.ServiceUrl, add);
+                ValidatePrefix("Repository:S3:Prefix", s3.Prefix, add);
+                break;
+            case RepositoryKind.Azure:
+                var azure = repository.Azure;
+                if (azure.Container.Length == 0)
+                {
+                    add("Repository:Azure:Container", "required for an Azure repository");
+                }
+                else if (!AzureContainerName().IsMatch(azure.Container) || azure.Container.Contains("--", StringComparison.Ordinal))
+                {
+                    add("Repository:Azure:Container", $"'{azure.Container}' is not a valid container name (3-63 lowercase letters, digits, single hyphens)");
+                }
+
+                if (azure.ServiceUri.Length == 0 && azure.ConnectionString.Length == 0)
+                {
+                    add("Repository:Azure:ServiceUri", "set ServiceUri (with a managed identity or the Azure SDK's credential chain) or the ConnectionString secret (env BackupDr__Repository__Azure__ConnectionString)");
+                }
+
+                ValidateEndpoint("Repository:Azure:ServiceUri", azure.ServiceUri, add);
+                ValidatePrefix("Repository:Azure:Prefix", azure.Prefix, add);
+                break;
+        }
+
+        if (repository.PassphraseFile.Length > 0 && repository.Passphrase.Length > 0)
+        {
+            add("Repository:PassphraseFile", "both PassphraseFile and Passphrase are set; keep one");
+        }
+        else if (repository.PassphraseFile.Length > 0 && !File.Exists(repository.PassphraseFile))
+        {
+            add("Repository:PassphraseFile", $"file '{repository.PassphraseFile}' does not exist");
+        }
+    }
+
+    private static void ValidateTiers(IReadOnlyDictionary<string, TierOptions> tiers, Action<string, string> add)
+    {
+        if (tiers.Count == 0)
+        {
+            add("Tiers", "at least one tier is required (e.g. gold with Rto, Rpo, DrillEvery and Retention)");
+        }
+
+        foreach (var (name, tier) in tiers)
+        {
+            if (!TierName().IsMatch(name))
+            {
+                add($"Tiers:{name}", "a tier name uses lowercase letters, digits and hyphens");
+            }
+
+            var retention = tier.Retention;
+            foreach (var (field, count) in new[] { ("Daily", retention.Daily), ("Weekly", retention.Weekly), ("Monthly", retention.Monthly) })
+            {
+                if (count < 0)
+                {
+                    add($"Tiers:{name}:Retention:{field}", $"{count} is negative; keep 0 or more recovery points");
+                }
+            }
+
+            if (retention.Daily <= 0 && retention.Weekly <= 0 && retention.Monthly <= 0)
+            {
+                add($"Tiers:{name}:Retention", "keeps no backup at all; set Daily, Weekly or Monthly above 0");
+            }
+        }
+    }
+
+    private static void ValidateTargets(BackupDrOptions options, Action<string, string> add)
+    {
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < options.Targets.Count; i++)
+        {
+            var target = options.Targets[i];
+            var key = $"Targets:{i}";
+            if (target.Name.Length == 0)
+            {
+                add($"{key}:Name", "required");
+            }
+            else if (!TargetName().IsMatch(target.Name))
+            {
+                add($"{key}:Name", $"'{target.Name}' is not a valid target name (1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit)");
+            }
+            else if (seen.TryGetValue(target.Name, out var first))
+            {
+                add($"{key}:Name", $"duplicate target name '{target.Name}' (also Targets:{first})");
+            }
+            else
+            {
+                seen.Add(target.Name, i);
+            }
+
+            RequireText($"{key}:Tenant", target.Tenant, add);
+            RequireText($"{key}:Environment", target.Environment, add);
+            if (target.Tier.Length == 0)
+            {
+                add($"{key}:Tier", "required");
+            }
+            else if (!options.Tiers.ContainsKey(target.Tier))
+            {
+                var known = options.Tiers.Count == 0 ? "none" : string.Join(", ", options.Tiers.Keys.Order(StringComparer.Ordinal));
+                add($"{key}:Tier", $"unknown tier '{target.Tier}' (known tiers: {known})");
+            }
+
+            ValidateConnectionString($"{key}:ConnectionString", target.ConnectionString, add);
+            RequireText($"{key}:FilestorePath", target.FilestorePath, add);
+            if (target.BackupSchedule.Length == 0)
+            {
+                add($"{key}:BackupSchedule", "required: a Quartz cron expression, e.g. '0 0 1 * * ?' (01:00 every day)");
+            }
+            else
+            {
+                ValidateCron($"{key}:BackupSchedule", target.BackupSchedule, add);
+            }
+
+            if (target.DrillSchedule.Length > 0)
+            {
+                ValidateCron($"{key}:DrillSchedule", target.DrillSchedule, add);
+            }
+        }
+    }
+
+    private static void ValidateNotifications(NotificationsOptions notifications, Action<string, string> add)
+    {
+        var email = notifications.Email;
+        if (email.IsEnabled)
+        {
+            if (email.Port is < 1 or > 65535)
+            {
+                add("Notifications:Email:Port", $"{email.Port} is not a TCP port (1-65535)");
+            }
+
+            if (email.From.Length == 0)
+            {
+                add("Notifications:Email:From", "required when Notifications:Email:Host is set");
+            }
+            else
+            {
+                ValidateAddress("Notifications:Email:From", email.From, add);
+            }
+
+            if (email.OnCall.Count == 0 && email.Reports.Count == 0)
+            {
+                add("Notifications:Email:OnCall", "Host is set but nobody receives mail; add OnCall or Reports addresses");
+            }
+        }
+        else if (email.OnCall.Count > 0 || email.Reports.Count > 0)
+        {
+            add("Notifications:Email:Host", "recipients are listed but no SMTP Host is set");
+        }
+
+        for (var i = 0; i < email.OnCall.Count; i++)
+        {
+            ValidateAddress($"Notifications:Email:OnCall:{i}", email.OnCall[i], add);
+        }
+
+        for (var i = 0; i < email.Reports.Count; i++)
+        {
+            ValidateAddress($"Notifications:Email:Reports:{i}", email.Reports[i], add);
+        }
+
+        var webhook = notifications.Webhook;
+        if (webhook.IsEnabled && !IsHttpUri(webhook.Url))
+        {
+            // The URL is a secret (Slack and Teams put the credential in it): do not echo it.
+            add("Notifications:Webhook:Url", "is not an absolute http or https URL");
+        }
+    }
+
+    private static void ValidateConnectionString(string key, string connectionString, Action<string, string> add)
+    {
+        if (connectionString.Length == 0)
+        {
+            add(key, "required, e.g. 'Host=db;Port=5432;Database=acme;Username=backup' (the password comes from the environment or a passfile)");
+            return;
+        }
+
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            // The exception text can quote the connection string, which may hold a password: never echo it.
+            add(key, "is not a valid PostgreSQL connection string (expected Key=Value pairs such as Host=...;Database=...)");
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(builder.Host))
+        {
+            add(key, "has no Host");
+        }
+
+        if (string.IsNullOrWhiteSpace(builder.Database))
+        {
+            add(key, "has no Database");
+        }
+    }
+
+    private static void ValidateCron(string key, string expression, Action<string, string> add)
+    {
+        try
+        {
+            _ = new CronExpression(expression);
+        }
+        catch (FormatException e)
+        {
+            add(key, $"'{expression}' is not a valid Quartz cron expression ({e.Message.TrimEnd('.')}); fields are: seconds minutes hours day-of-month month day-of-week [year], e.g. '0 0 1 * * ?'");
+        }
+    }
+
+    private static void ValidateEndpoint(string key, string uri, Action<string, string> add)
+    {
+        if (uri.Length == 0)
+        {
+            return;
+        }
+
+        if (!IsHttpUri(uri))
+        {
+            add(key, "is not an absolute http or https URL");
+        }
+        else if (new Uri(uri).UserInfo.Length > 0)
+        {
+            add(key, "must not carry credentials; use the SDK's credential chain or the secret settings");
+        }
+    }
+
+    private static void ValidatePrefix(string key, string prefix, Action<string, string> add)
+    {
+        if (prefix.StartsWith('/') || prefix.Contains('\\', StringComparison.Ordinal)
+            || prefix.Split('/').Any(segment => segment is "." or ".."))
+        {
+            add(key, $"'{prefix}' is not a valid prefix (no leading '/', no backslash, no '.' or '..' segments)");
+        }
+    }
+
+    private static void ValidateAddress(string key, string address, Action<string, string> add)
+    {
+        if (!MailAddress.TryCreate(address, out _))
+        {
+            add(key, $"'{address}' is not an email address");
+        }
+    }
+
+    private static void RequireText(string key, string value, Action<string, string> add)
+    {
+        if (value.Length == 0)
+        {
+            add(key, "required");
+        }
+    }
+
+    private static bool IsHttpUri(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    private static partial Regex S3BucketName();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+    private static partial Regex AzureContainerName();
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")]
+    private static partial Regex TargetName();
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")]
+    private static partial Regex TierName();
+}
