@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.Globalization;
 using BackupDr.BackupWorker.Logging;
 using BackupDr.Repository.Configuration;
@@ -33,7 +34,8 @@ internal sealed partial class BackupDrCli
         Root = BuildRoot();
     }
 
-    public RootCommand Root { get; }
+    /// <summary>The root is a plain command named <c>backupdr</c>: a RootCommand would take its name from the host process.</summary>
+    public Command Root { get; }
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
@@ -43,7 +45,7 @@ internal sealed partial class BackupDrCli
             // System.CommandLine exits 1 on parse errors; the contract says 2.
             var output = new CliOutput(parse.GetValue(_json), _environment.Output, _environment.Error);
             var message = string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')));
-            return output.Fail(ExitCodes.Usage, $"{message} (see 'backupdr {parse.CommandResult.Command.Name} --help')".Replace("backupdr backupdr", "backupdr", StringComparison.Ordinal));
+            return output.Fail(ExitCodes.Usage, $"{message} (see '{CommandPath(parse)} --help')");
         }
 
         return await parse.InvokeAsync(
@@ -51,10 +53,12 @@ internal sealed partial class BackupDrCli
             cancellationToken);
     }
 
-    private RootCommand BuildRoot()
+    private Command BuildRoot()
     {
-        var root = new RootCommand("BackupDr proves that every Odoo environment can be brought back: backups, restore drills, RTO/RPO evidence.")
+        var root = new Command("backupdr", "BackupDr proves that every Odoo environment can be brought back: backups, restore drills, RTO/RPO evidence.")
         {
+            new HelpOption(),
+            new VersionOption(),
             _json,
             _config,
         };
@@ -226,11 +230,22 @@ internal sealed partial class BackupDrCli
                 invocation.RequireTarget(target);
             }
 
-            var verb = string.Join(' ', invocation.Parse.CommandResult.Command.Parents.OfType<Command>()
-                .Where(c => c is not RootCommand).Reverse().Select(c => c.Name).Append(invocation.Parse.CommandResult.Command.Name));
             return Task.FromResult(invocation.Output.Fail(ExitCodes.Usage,
-                $"'backupdr {verb}' is not implemented yet (it arrives with issue {issue}); nothing was done."));
+                $"'{CommandPath(invocation.Parse)}' is not implemented yet (it arrives with issue {issue}); nothing was done."));
         };
+
+    /// <summary>The words of the invoked command, e.g. <c>backupdr repo init</c>.</summary>
+    private static string CommandPath(ParseResult parse)
+    {
+        var words = new List<string>();
+        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            words.Add(result.Command.Name);
+        }
+
+        words.Reverse();
+        return string.Join(' ', words);
+    }
 
     [System.Text.RegularExpressions.GeneratedRegex("^(latest|sample|[A-Za-z0-9][A-Za-z0-9._-]{0,127})$")]
     private static partial System.Text.RegularExpressions.Regex BackupReference();

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using BackupDr.Repository.Configuration;
 using Microsoft.Extensions.Configuration;
 
@@ -39,10 +38,11 @@ internal static class CliConfiguration
         {
             return builder.Build();
         }
-        catch (InvalidDataException e) when (e.InnerException is JsonException json)
+        catch (InvalidDataException e)
         {
-            // The JSON provider names the file; the position comes from the parser. No value is quoted.
-            throw new UsageException($"{e.Message.TrimEnd('.')}: {json.Message}");
+            // A malformed JSON file: the provider names the file, the innermost exception says where.
+            var cause = e.GetBaseException().Message;
+            throw new UsageException(e.GetBaseException() == e ? e.Message : $"{e.Message.TrimEnd('.')}: {cause}");
         }
         catch (FormatException e)
         {
