@@ -28,12 +28,12 @@ public sealed class ConfigurationValidatorTests
     public void Validate_DuplicateTargetName_NamesBothEntries()
     {
         var error = SingleError(
-            ("BackupDr:Targets:1:Name", "ACME-PROD"), ("BackupDr:Targets:1:Tenant", "acme"), ("BackupDr:Targets:1:Environment", "staging"),
+            ("BackupDr:Targets:1:Name", "acme-prod"), ("BackupDr:Targets:1:Tenant", "acme"), ("BackupDr:Targets:1:Environment", "staging"),
             ("BackupDr:Targets:1:Tier", "gold"), ("BackupDr:Targets:1:ConnectionString", "Host=db;Database=acme2"),
             ("BackupDr:Targets:1:FilestorePath", "/fs/acme2"), ("BackupDr:Targets:1:BackupSchedule", "0 0 2 * * ?"));
 
         error.Key.ShouldBe("BackupDr:Targets:1:Name");
-        error.Message.ShouldContain("duplicate target name 'ACME-PROD' (also Targets:0)");
+        error.Message.ShouldContain("duplicate target name 'acme-prod' (also Targets:0)");
     }
 
     [Theory]
