@@ -20,6 +20,9 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.on('close', () => process.exit(0));
 process.stdin.on('error', () => process.exit(0));
 process.stdin.resume();
+// Reading stdin must not by itself keep the process alive: Azurite, on SIGTERM, closes its server and expects the
+// process to end once nothing else is pending.
+process.stdin.unref?.();
 
 const scriptPath = resolve(script);
 // The server scripts read process.argv as if they had been started directly.
