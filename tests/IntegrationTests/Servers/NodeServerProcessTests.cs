@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using BackupDr.TestSupport;
 
 namespace BackupDr.IntegrationTests.Servers;
@@ -52,6 +54,43 @@ public sealed class NodeServerProcessTests
         }
 
         error.ShouldBeAssignableTo<InvalidOperationException>()!.Message.ShouldContain("a TCP port is required");
+    }
+
+    [Fact]
+    public async Task StartAsync_PortTakenOnFirstAttempt_StartsOnAnotherPort()
+    {
+        using var squatter = new TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        var takenPort = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        var attempts = 0;
+        var options = new NodeServerOptions(
+            "smtp-sink-port-race",
+            Path.Combine("servers", "smtp-sink.mjs"),
+            (port, folder) =>
+            [
+                "--port", $"{(Interlocked.Increment(ref attempts) == 1 ? takenPort : port)}",
+                "--mail-dir", Path.Combine(folder, "mail"),
+            ],
+            "SMTP-SINK READY",
+            NodeServerProcess.AcceptsConnectionsAsync);
+
+        NodeServerProcess server;
+        try
+        {
+            server = await NodeServerProcess.StartAsync(options, TestContext.Current.CancellationToken);
+        }
+        catch (NodeServerUnavailableException unavailable)
+        {
+            TestEnvironment.Unavailable(unavailable.What, unavailable.HowToFix);
+            throw;
+        }
+
+        await using (server)
+        {
+            attempts.ShouldBe(2);
+            server.Port.ShouldNotBe(takenPort);
+            server.HasExited.ShouldBeFalse();
+        }
     }
 
     [Fact]
