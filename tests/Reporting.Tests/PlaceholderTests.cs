@@ -1,7 +1,0 @@
-namespace BackupDr.Reporting.Tests;
-
-public sealed class PlaceholderTests
-{
-    [Fact]
-    public void Build_Works() => true.ShouldBeTrue();
-}
