@@ -146,7 +146,7 @@ internal static class ChildProcess
         return result;
     }
 
-    private static ProcessStartInfo BuildStartInfo(ChildProcessRequest request)
+    internal static ProcessStartInfo BuildStartInfo(ChildProcessRequest request)
     {
         var asOtherUser = request.RunAsUser is not null && IsRoot;
         var info = new ProcessStartInfo(asOtherUser ? RunUser : request.FileName)
@@ -202,7 +202,7 @@ internal static class ChildProcess
     }
 
     /// <summary>Keeps the last <c>capacity</c> characters of the lines appended; thread-safe.</summary>
-    private sealed class TailBuffer(int capacity)
+    internal sealed class TailBuffer(int capacity)
     {
         private readonly StringBuilder _text = new();
         private readonly Lock _lock = new();

@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace BackupDr.Repository.Backups;
+
+/// <summary>
+/// The document that commits a backup (<c>manifest.json</c>, written last, create-only). It is the catalog entry:
+/// what was backed up, when, from which server, and every object with its size and SHA-256. It holds no secret and
+/// no business data (fingerprints and ledger totals live in the encrypted <c>evidence.json</c> object).
+/// The manifest is sealed: the backup's data key is wrapped by the master key with the SHA-256 of the manifest's own
+/// canonical form as associated data, so altering any field makes the data key unrecoverable and the backup is
+/// reported as damaged instead of being restored.
+/// </summary>
+internal sealed record BackupManifest
+{
+    public const string SchemaName = "backupdr-backup-manifest";
+    public const int CurrentSchemaVersion = 1;
+
+    public string Schema { get; init; } = SchemaName;
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string BackupId { get; init; }
+    public required string Target { get; init; }
+    public required string Tenant { get; init; }
+    public required string Environment { get; init; }
+    public required string Tier { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public required DateTimeOffset CompletedAt { get; init; }
+
+    /// <summary>The instant the dump's snapshot was taken: the data is consistent to it.</summary>
+    public required DateTimeOffset RecoveryPoint { get; init; }
+
+    public required ManifestSource Source { get; init; }
+    public required ManifestTools Tools { get; init; }
+    public required ManifestEncryption Encryption { get; init; }
+    public required IReadOnlyList<ManifestObject> Objects { get; init; }
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    public ManifestObject Object(string name) =>
+        Objects.FirstOrDefault(o => o.Name == name) ?? throw new InvalidDataException($"backup {BackupId} has no object '{name}'.");
+}
+
+/// <summary>The source server and database, without credentials.</summary>
+internal sealed record ManifestSource(
+    string Host, int Port, string Database, string ServerVersion, int ServerVersionNum, string? SystemIdentifier, string? OdooVersion)
+{
+    [JsonIgnore]
+    public int Major => ServerVersionNum / 10000;
+}
+
+internal sealed record ManifestTools(string BackupDr, string PgDump);
+
+/// <param name="Algorithm">The object format, e.g. <c>AES-256-GCM-SEGMENTED-1MiB/zstd</c>.</param>
+/// <param name="MasterKeyId">The repository master key that wraps the data key.</param>
+/// <param name="WrappedDataKey">The backup's data key wrapped by the master key, sealed to this manifest.</param>
+internal sealed record ManifestEncryption(string Algorithm, string MasterKeyId, string WrappedDataKey);
+
+/// <param name="Name">Logical name, e.g. <c>database.dump</c>; also bound into the object's encryption.</param>
+/// <param name="Key">The object key in the repository.</param>
+/// <param name="SizeBytes">Stored (encrypted) size.</param>
+/// <param name="Sha256">SHA-256 of the stored bytes, lower-case hex.</param>
+/// <param name="PlainSizeBytes">Size before compression and encryption.</param>
+internal sealed record ManifestObject(string Name, string Key, string Codec, long SizeBytes, string Sha256, long PlainSizeBytes);
+
+internal static class BackupManifestSerializer
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static byte[] Serialize(BackupManifest manifest) => JsonSerializer.SerializeToUtf8Bytes(manifest, Options);
+
+    /// <exception cref="InvalidDataException">Not a manifest, or a schema this version does not understand.</exception>
+    public static BackupManifest Deserialize(ReadOnlySpan<byte> json, string source)
+    {
+        BackupManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<BackupManifest>(json, Options);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source} is not a valid backup manifest: {e.Message}", e);
+        }
+
+        if (manifest is null || manifest.Schema != BackupManifest.SchemaName)
+        {
+            throw new InvalidDataException($"{source} is not a backup manifest.");
+        }
+
+        if (manifest.SchemaVersion > BackupManifest.CurrentSchemaVersion)
+        {
+            throw new InvalidDataException(
+                $"{source} has manifest schema {manifest.SchemaVersion}, newer than this backupdr understands ({BackupManifest.CurrentSchemaVersion}); upgrade backupdr.");
+        }
+
+        return manifest;
+    }
+
+    /// <summary>
+    /// The associated data that seals the manifest: SHA-256 of its canonical JSON with the wrapped data key blanked.
+    /// Reading and re-serializing a manifest yields the same bytes, so the seal can be checked after a round trip.
+    /// </summary>
+    public static string SealContext(BackupManifest manifest)
+    {
+        var unsealed = manifest with { Encryption = manifest.Encryption with { WrappedDataKey = "" } };
+        var hash = SHA256.HashData(Serialize(unsealed));
+        return $"backupdr-manifest-v1:{manifest.Target}/{manifest.BackupId}:{Convert.ToHexStringLower(hash)}";
+    }
+}

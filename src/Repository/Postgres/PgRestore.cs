@@ -1,0 +1,31 @@
+using System.Globalization;
+
+namespace BackupDr.Repository.Postgres;
+
+/// <summary>
+/// Runs <c>pg_restore</c> of a major version from a local custom-format dump file into an existing database, with
+/// parallel jobs. Owners and privileges are not restored (<c>--no-owner --no-privileges</c>): the copy belongs to
+/// the user who restores it, so it works on a server that lacks the source's roles.
+/// </summary>
+internal static class PgRestore
+{
+    public static async Task RunAsync(int major, string dumpFile, string connectionString, int jobs, CancellationToken cancellationToken)
+    {
+        var pgRestore = PostgresInstallation.Locate(major).FindTool("pg_restore");
+        string[] arguments =
+        [
+            "--format=custom",
+            "--jobs=" + Math.Max(1, jobs).ToString(CultureInfo.InvariantCulture),
+            "--exit-on-error",
+            "--no-owner",
+            "--no-privileges",
+            "--no-password",
+            "--dbname=" + new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database,
+            dumpFile,
+        ];
+        await ChildProcess.RunAsync(new ChildProcessRequest(pgRestore, arguments)
+        {
+            Environment = PostgresToolEnvironment.From(connectionString),
+        }, cancellationToken);
+    }
+}

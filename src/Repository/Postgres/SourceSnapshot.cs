@@ -1,0 +1,90 @@
+using Npgsql;
+
+namespace BackupDr.Repository.Postgres;
+
+/// <summary>Facts about the source server and database, read at the snapshot.</summary>
+internal sealed record SourceInfo(
+    string ServerVersion,
+    int ServerVersionNum,
+    string? SystemIdentifier,
+    string Database,
+    string Host,
+    int Port,
+    string? User)
+{
+    public int Major => ServerVersionNum / 10000;
+}
+
+/// <summary>
+/// A repeatable-read, read-only transaction on the source whose snapshot is exported, so that <c>pg_dump
+/// --snapshot</c> and our own queries see exactly the same data. The recovery point is the moment the snapshot
+/// was taken. The transaction stays open (and the snapshot valid) until this object is disposed.
+/// </summary>
+internal sealed class SourceSnapshot : IAsyncDisposable
+{
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlTransaction _transaction;
+
+    private SourceSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, string snapshotId, DateTimeOffset recoveryPoint, SourceInfo source)
+    {
+        _connection = connection;
+        _transaction = transaction;
+        SnapshotId = snapshotId;
+        RecoveryPoint = recoveryPoint;
+        Source = source;
+    }
+
+    public string SnapshotId { get; }
+
+    /// <summary>The instant the data of this snapshot is consistent to.</summary>
+    public DateTimeOffset RecoveryPoint { get; }
+
+    public SourceInfo Source { get; }
+
+    public static async Task<SourceSnapshot> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "backupdr", Pooling = false };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+            await using (var readOnly = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, transaction))
+            {
+                await readOnly.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            // The first statement of a repeatable-read transaction takes its snapshot: the export, the clock and
+            // the facts below all belong to that one instant.
+            const string Sql = """
+                SELECT pg_export_snapshot(), clock_timestamp(), current_setting('server_version'),
+                       current_setting('server_version_num')::int, current_database(),
+                       (SELECT system_identifier::text FROM pg_control_system())
+                """;
+            await using var command = new NpgsqlCommand(Sql, connection, transaction);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var source = new SourceInfo(
+                reader.GetString(2), reader.GetInt32(3), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(4),
+                builder.Host ?? "", builder.Port, builder.Username);
+            var snapshot = new SourceSnapshot(connection, transaction, reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), source);
+            return snapshot;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the evidence (Odoo version, modules, fingerprints, ledger) inside the snapshot.</summary>
+    public Task<DatabaseEvidenceRecord> ReadEvidenceAsync(CancellationToken cancellationToken) =>
+        DatabaseEvidence.ReadAsync(_connection, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        // Read-only: rolling back releases the snapshot and changes nothing.
+        await _transaction.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+}
