@@ -144,6 +144,8 @@ internal static class RepositoryKeys
         Span<byte> wrapped = stackalloc byte[NonceLength + KeyMaterial.Length + TagLength];
         if (parts.Length != 3 || parts[0] != DataKeyTokenPrefix
             || parts[1].Length != RepositoryDocumentRules.KeyIdLength
+            // TryDecodeFromChars throws on characters outside the alphabet; IsValid checks them first.
+            || !Base64Url.IsValid(parts[2], out var decodedLength) || decodedLength != wrapped.Length
             || !Base64Url.TryDecodeFromChars(parts[2], wrapped, out var written) || written != wrapped.Length)
         {
             throw new CorruptObjectException(name, "its wrapped data key is not a valid dk1 token");
