@@ -4,5 +4,5 @@ namespace BackupDr.TestSupport;
 public interface INodeServerFixture : IAsyncDisposable
 {
     /// <summary>The running server; skips or fails the calling test when it is not running.</summary>
-    public NodeServerProcess Server { get; }
+    NodeServerProcess Server { get; }
 }

@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.Globalization;
 using BackupDr.BackupWorker.Logging;
+using BackupDr.Repository.Backups;
 using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Crypto;
+using BackupDr.Repository.Postgres;
 using Serilog.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Cli;
@@ -26,6 +29,53 @@ internal sealed partial class BackupDrCli
         Description = "A configuration file (the shape of appsettings.json) layered over appsettings.json; environment variables override both",
         HelpName = "FILE",
         Recursive = true,
+    };
+
+    private readonly Option<string> _backupTarget = TargetOption(required: true);
+    private readonly Option<string> _listTarget = TargetOption(required: false);
+    private readonly Option<string> _verifyTarget = TargetOption(required: true);
+    private readonly Option<string> _verifyBackup = BackupOption("ID|latest", allowSample: false);
+    private readonly Option<string> _restoreTarget = TargetOption(required: true);
+    private readonly Option<string> _restoreBackup = BackupOption("ID|latest", allowSample: false);
+    private readonly Option<string> _restoreInto = new("--into")
+    {
+        Description = "Connection string of the database to restore into (created when missing; never the backup's own source)",
+        HelpName = "CONNSTRING",
+        Required = true,
+    };
+
+    private readonly Option<string?> _restoreFilestore = new("--filestore-into")
+    {
+        Description = "Folder to restore the filestore into (Odoo layout: <sha1[0:2]>/<sha1>; arrives with issue [3])",
+        HelpName = "DIR",
+    };
+
+    private readonly Option<bool> _restoreNeutralize = new("--neutralize")
+    {
+        Description = "Neutralize the copy (no mail, no cron, no live payment provider); a production restore is not neutralized without it",
+    };
+
+    private readonly Option<bool> _restoreForce = new("--force")
+    {
+        Description = "Drop and recreate the target database when it is not empty",
+    };
+
+    private readonly Option<int> _restoreJobs = new("--jobs")
+    {
+        Description = "Parallel pg_restore jobs (default: the number of cores)",
+        HelpName = "N",
+    };
+
+    private readonly Option<bool> _restoreNoCheck = new("--no-check")
+    {
+        Description = "Skip comparing the restored database with the backup's row counts, fingerprints and ledger totals",
+    };
+
+    private readonly Option<string> _newPassphraseFile = new("--new-passphrase-file")
+    {
+        Description = "File holding the new passphrase (at least 12 characters)",
+        HelpName = "FILE",
+        Required = true,
     };
 
     public BackupDrCli(CliEnvironment environment)
@@ -65,41 +115,13 @@ internal sealed partial class BackupDrCli
 
         root.Subcommands.Add(Group("config", "Configuration", Verb("check", "Validate the configuration and print it with secrets masked", ConfigCheckAsync)));
         root.Subcommands.Add(Group("repo", "The backup repository",
-            Verb("init", "Create the repository (format version, keys); refuses an existing one", NotImplemented("[2]")),
-            Verb("passwd", "Change the repository passphrase without rewriting backups", NotImplemented("[2]"))));
-
-        var backupTarget = TargetOption(required: true);
-        root.Subcommands.Add(Verb("backup", "Take one backup of a target now and print its backup id",
-            NotImplemented("[2]", backupTarget), backupTarget));
-
-        var listTarget = TargetOption(required: false);
-        root.Subcommands.Add(Verb("list", "List backups and drills, newest first", NotImplemented("[2]", listTarget), listTarget));
-
-        var verifyTarget = TargetOption(required: true);
-        var verifyBackup = BackupOption("ID|latest", allowSample: false);
-        root.Subcommands.Add(Verb("verify", "Read every object of a backup and check checksums and decryption",
-            NotImplemented("[2]", verifyTarget), verifyTarget, verifyBackup));
-
-        var restoreTarget = TargetOption(required: true);
-        var restoreBackup = BackupOption("ID|latest", allowSample: false);
-        var into = new Option<string>("--into")
-        {
-            Description = "Connection string of the database to restore into (never the target's own database)",
-            HelpName = "CONNSTRING",
-            Required = true,
-        };
-        var filestoreInto = new Option<string>("--filestore-into")
-        {
-            Description = "Folder to restore the filestore into (Odoo layout: <sha1[0:2]>/<sha1>)",
-            HelpName = "DIR",
-            Required = true,
-        };
-        var neutralize = new Option<bool>("--neutralize")
-        {
-            Description = "Neutralize the copy (no mail, no cron, no live payment provider); a production restore is not neutralized without it",
-        };
-        root.Subcommands.Add(Verb("restore", "Restore a backup: the incident runbook",
-            NotImplemented("[2]", restoreTarget), restoreTarget, restoreBackup, into, filestoreInto, neutralize));
+            Verb("init", "Create the repository (format version, keys); refuses an existing one", RepoInitAsync),
+            Verb("passwd", "Change the repository passphrase without rewriting backups", RepoPasswdAsync, _newPassphraseFile)));
+        root.Subcommands.Add(Verb("backup", "Take one backup of a target now and print its backup id", BackupAsync, _backupTarget));
+        root.Subcommands.Add(Verb("list", "List backups and drills, newest first", ListAsync, _listTarget));
+        root.Subcommands.Add(Verb("verify", "Read every object of a backup and check checksums and decryption", VerifyAsync, _verifyTarget, _verifyBackup));
+        root.Subcommands.Add(Verb("restore", "Restore a backup: the incident runbook", RestoreAsync,
+            _restoreTarget, _restoreBackup, _restoreInto, _restoreFilestore, _restoreNeutralize, _restoreForce, _restoreJobs, _restoreNoCheck));
 
         var drillTarget = TargetOption(required: true);
         var drillBackup = BackupOption("ID|latest|sample", allowSample: true);
@@ -206,8 +228,10 @@ internal sealed partial class BackupDrCli
             using var loggerFactory = new SerilogLoggerFactory(logger);
             return await handler(new CommandInvocation(parse, options, output, loggerFactory, _environment.Time), cancellationToken);
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or PassphraseUnavailableException or WrongPassphraseException or WeakPassphraseException
+            or RepositoryNotFoundException or RestoreRefusedException or BackupNotFoundException)
         {
+            // The operator must change an argument, the configuration or a secret: nothing was done.
             return output.Fail(ExitCodes.Usage, e.Message);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

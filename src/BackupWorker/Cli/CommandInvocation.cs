@@ -1,5 +1,7 @@
 using System.CommandLine;
+using BackupDr.Repository.Backups;
 using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Cli;
@@ -20,4 +22,15 @@ internal sealed record CommandInvocation(
             ? $"--target: no target named '{name}'; no targets are configured (add one under BackupDr:Targets)"
             : $"--target: no target named '{name}'; configured targets: {string.Join(", ", Options.Targets.Select(t => t.Name))}");
     }
+
+    /// <summary>The configured repository's object store.</summary>
+    public IObjectStore OpenStore() => ObjectStoreFactory.Create(Options.Repository, ObjectStoreSettings.Default with
+    {
+        TimeProvider = Time,
+        Logger = LoggerFactory.CreateLogger("BackupDr.Storage"),
+    });
+
+    /// <summary>Opens the repository with the configured passphrase.</summary>
+    public Task<BackupRepository> OpenRepositoryAsync(CancellationToken cancellationToken) =>
+        BackupRepository.OpenAsync(OpenStore(), PassphraseSource.Read(Options.Repository), cancellationToken);
 }

@@ -25,6 +25,13 @@ internal static class RepositoryLayout
 
     public static ObjectKey Manifest(string target, BackupId backup) => BackupFolder(target, backup) / ManifestName;
 
+    /// <summary>True for <c>targets/&lt;target&gt;/backups/&lt;id&gt;/manifest.json</c>.</summary>
+    public static bool IsManifest(ObjectKey key)
+    {
+        var segments = key.Value.Split('/');
+        return segments is ["targets", _, "backups", _, ManifestName];
+    }
+
     /// <summary>The stored object of a logical object: its name plus codec and cipher suffixes.</summary>
     public static ObjectKey Object(string target, BackupId backup, string objectName, string suffix) =>
         BackupFolder(target, backup) / (objectName + suffix);
