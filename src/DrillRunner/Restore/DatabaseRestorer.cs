@@ -101,6 +101,12 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
 
             return new DatabaseRestoreResult(target.Database, target.Created, target.Replaced, database.PlainSizeBytes, phases, options.Check, differences);
         }
+        catch (Exception e) when (target.Created)
+        {
+            LogRestoreFailed(logger, e, manifest.Target, manifest.BackupId, target.Database);
+            await DropCreatedAsync(target);
+            throw;
+        }
         finally
         {
             staging.Delete(recursive: true);
@@ -141,6 +147,26 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private async Task DropCreatedAsync(PreparedRestoreTarget target)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60), time);
+            await RestoreTarget.DropAsync(target, timeout.Token);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException)
+        {
+            // The restore's own failure is what the caller must see; this one is logged so the database can be dropped by hand.
+            LogDropFailed(logger, e, target.Database);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Restore of {Target}/{BackupId} into {Database} failed; dropping the database it created")]
+    private static partial void LogRestoreFailed(ILogger logger, Exception exception, string target, string backupId, string database);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not drop database {Database} after a failed restore; drop it by hand")]
+    private static partial void LogDropFailed(ILogger logger, Exception exception, string database);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Restoring {Target}/{BackupId} into database {Database} (created: {Created}, replaced: {Replaced})")]

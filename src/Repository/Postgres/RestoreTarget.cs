@@ -67,6 +67,15 @@ internal static class RestoreTarget
         return new PreparedRestoreTarget(target.ConnectionString, database, serverMajor, Created: true, Replaced: true);
     }
 
+    /// <summary>Drops a database this restore created, so that a failed restore leaves no half-filled copy behind.</summary>
+    public static async Task DropAsync(PreparedRestoreTarget target, CancellationToken cancellationToken)
+    {
+        var maintenance = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Database = "postgres" };
+        await using var admin = new NpgsqlConnection(maintenance.ConnectionString);
+        await admin.OpenAsync(cancellationToken);
+        await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {Quote(target.Database)} WITH (FORCE)", cancellationToken);
+    }
+
     private static async Task<long> CountUserObjectsAsync(string connectionString, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
