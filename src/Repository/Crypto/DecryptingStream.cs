@@ -37,6 +37,7 @@ internal sealed class DecryptingStream : Stream
     private bool _inputEnded;
     private bool _finished;
     private bool _disposed;
+    private string? _failure;
 
     /// <param name="input">The encrypted object.</param>
     /// <param name="dataKey">The backup's data key.</param>
@@ -85,7 +86,7 @@ internal sealed class DecryptingStream : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnsureReadable();
         if (buffer.IsEmpty)
         {
             return 0;
@@ -128,7 +129,7 @@ internal sealed class DecryptingStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnsureReadable();
         if (buffer.IsEmpty)
         {
             return 0;
@@ -364,5 +365,19 @@ internal sealed class DecryptingStream : Stream
     private static string Segments(ulong count) =>
         count == 1 ? "1 segment" : $"{count.ToString(CultureInfo.InvariantCulture)} segments";
 
-    private CorruptObjectException Corrupt(string reason) => new(_displayName, reason);
+    /// <summary>Once damage was reported, every later read reports it again: no byte after it is ever returned.</summary>
+    private void EnsureReadable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_failure is not null)
+        {
+            throw new CorruptObjectException(_displayName, _failure);
+        }
+    }
+
+    private CorruptObjectException Corrupt(string reason)
+    {
+        _failure = reason;
+        return new CorruptObjectException(_displayName, reason);
+    }
 }

@@ -152,6 +152,22 @@ public sealed class EncryptedObjectTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAfterReportedDamage_ReportsItAgain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var encrypted = await EncryptAsync(TestStreams.RandomBytes(3 * Segment, seed: 23), Segment);
+        encrypted[EncryptedObjectFormat.HeaderLength + 3] ^= 1;
+        await using var reader = new DecryptingStream(new MemoryStream(encrypted), _key, ObjectName, DisplayName);
+        var buffer = new byte[Segment];
+
+        var first = await Should.ThrowAsync<CorruptObjectException>(async () => await reader.ReadExactlyAsync(buffer, ct));
+        var second = await Should.ThrowAsync<CorruptObjectException>(async () => await reader.ReadExactlyAsync(buffer, ct));
+
+        second.Reason.ShouldBe(first.Reason);
+        buffer.ShouldAllBe(b => b == 0);
+    }
+
+    [Fact]
     public async Task DroppedMiddleSegment_IsDetected()
     {
         var data = TestStreams.RandomBytes((3 * Segment) + 5, seed: 17);
