@@ -116,7 +116,7 @@ internal sealed partial class BackupDrCli
         var target = invocation.RequireTarget(_restoreTarget);
         if (invocation.Parse.GetValue(_restoreFilestore) is not null)
         {
-            throw new UsageException("--filestore-into: restoring the filestore arrives with issue [3]; run without it to restore the database.");
+            throw new UsageException("--filestore-into: restoring the filestore arrives with issue [3]; nothing was restored (run without it to restore the database).");
         }
 
         if (invocation.Parse.GetValue(_restoreNeutralize))

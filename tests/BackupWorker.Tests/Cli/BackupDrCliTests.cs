@@ -37,7 +37,7 @@ public sealed class BackupDrCliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("restore", "--target <NAME> (REQUIRED)", "--into <CONNSTRING> (REQUIRED)", "--filestore-into <DIR> (REQUIRED)", "--neutralize", "--backup <ID|latest>")]
+    [InlineData("restore", "--target <NAME> (REQUIRED)", "--into <CONNSTRING> (REQUIRED)", "--filestore-into <DIR>", "--force", "--jobs <N>", "--no-check", "--neutralize", "--backup <ID|latest>")]
     [InlineData("drill", "--target <NAME> (REQUIRED)", "--backup <ID|latest|sample>")]
     [InlineData("report", "--month <YYYY-MM> (REQUIRED)", "--out <DIR>", "--send")]
     [InlineData("prune", "--target <NAME>", "--apply")]
@@ -54,12 +54,8 @@ public sealed class BackupDrCliTests : IDisposable
 
     public static TheoryData<string[], string> NotYetBuilt => new()
     {
-        { ["repo", "init"], "[2]" },
-        { ["repo", "passwd"], "[2]" },
-        { ["backup", "--target", "acme-prod"], "[2]" },
-        { ["list"], "[2]" },
-        { ["verify", "--target", "acme-prod", "--backup", "latest"], "[2]" },
-        { ["restore", "--target", "acme-prod", "--into", "Host=localhost;Database=copy", "--filestore-into", "/tmp/fs"], "[2]" },
+        { ["restore", "--target", "acme-prod", "--into", "Host=localhost;Database=copy", "--filestore-into", "/tmp/fs"], "[3]" },
+        { ["restore", "--target", "acme-prod", "--into", "Host=localhost;Database=copy", "--neutralize"], "[4]" },
         { ["drill", "--target", "acme-prod", "--backup", "sample"], "[4]" },
         { ["report", "--month", "2026-11"], "[6]" },
         { ["prune", "--apply"], "[5]" },
@@ -77,8 +73,8 @@ public sealed class BackupDrCliTests : IDisposable
         var result = await _cli.RunAsync([.. args, "--config", config]);
 
         result.ExitCode.ShouldBe(2);
-        result.Error.ShouldContain("is not implemented yet");
         result.Error.ShouldContain(issue);
+        result.Error.ShouldContain("nothing was");
         result.Output.ShouldBeEmpty();
     }
 
@@ -87,12 +83,12 @@ public sealed class BackupDrCliTests : IDisposable
     {
         var config = _cli.WriteConfig(CliRunner.ValidConfig);
 
-        var result = await _cli.RunAsync("backup", "--target", "acme-prod", "--config", config, "--json");
+        var result = await _cli.RunAsync("drill", "--target", "acme-prod", "--config", config, "--json");
 
         result.ExitCode.ShouldBe(2);
         result.Json["ok"]!.GetValue<bool>().ShouldBeFalse();
         result.Json["exitCode"]!.GetValue<int>().ShouldBe(2);
-        result.Json["error"]!.GetValue<string>().ShouldContain("'backupdr backup' is not implemented yet");
+        result.Json["error"]!.GetValue<string>().ShouldContain("'backupdr drill' is not implemented yet");
     }
 
     [Theory]
@@ -247,5 +243,50 @@ public sealed class BackupDrCliTests : IDisposable
 
         result.ExitCode.ShouldBe(2);
         result.Error.ShouldContain(config);
+    }
+
+    [Fact]
+    public async Task Backup_NoPassphraseConfigured_ExitsTwoSayingWhereToPutIt()
+    {
+        var config = _cli.WriteConfig(CliRunner.ValidConfig);
+
+        var result = await _cli.RunAsync("backup", "--target", "acme-prod", "--config", config);
+
+        result.ExitCode.ShouldBe(2);
+        result.Error.ShouldContain("no repository passphrase: set BackupDr:Repository:PassphraseFile");
+    }
+
+    [Fact]
+    public async Task Backup_NoRepository_ExitsTwoSayingToInitOne()
+    {
+        var repository = Path.Combine(Path.GetTempPath(), "backupdr-none-" + Guid.NewGuid().ToString("N"));
+        var config = _cli.WriteConfig(CliRunner.ValidConfig.Replace("/tmp/backupdr-tests/repository", repository, StringComparison.Ordinal));
+        _cli.Variables["BackupDr__Repository__Passphrase"] = "a long enough passphrase";
+
+        var result = await _cli.RunAsync("backup", "--target", "acme-prod", "--config", config);
+
+        result.ExitCode.ShouldBe(2);
+        result.Error.ShouldContain($"no repository at {repository}: create one with 'backupdr repo init'");
+    }
+
+    [Fact]
+    public async Task RepoPasswd_WithoutNewPassphraseFile_ExitsTwo()
+    {
+        var result = await _cli.RunAsync("repo", "passwd");
+
+        result.ExitCode.ShouldBe(2);
+        result.Error.ShouldContain("--new-passphrase-file");
+    }
+
+    [Fact]
+    public async Task List_EmptyRepository_ListsNothing()
+    {
+        var repository = Path.Combine(Path.GetTempPath(), "backupdr-empty-" + Guid.NewGuid().ToString("N"));
+        var config = _cli.WriteConfig(CliRunner.ValidConfig.Replace("/tmp/backupdr-tests/repository", repository, StringComparison.Ordinal));
+
+        var result = await _cli.RunAsync("list", "--config", config, "--json");
+
+        result.ExitCode.ShouldBe(0);
+        result.Json["backups"]!.AsArray().ShouldBeEmpty();
     }
 }

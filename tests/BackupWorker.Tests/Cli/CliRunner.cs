@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using BackupDr.BackupWorker.Cli;
 using BackupDr.TestSupport;
 using Microsoft.Extensions.Time.Testing;
 
@@ -34,19 +32,7 @@ internal sealed class CliRunner : IDisposable
         return path;
     }
 
-    public async Task<CliResult> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var environment = new CliEnvironment(output, error, Variables, TestEnvironment.RepositoryRoot, ErrorIsTerminal: false, new FakeTimeProvider());
-        var exitCode = await new BackupDrCli(environment).RunAsync(args, TestContext.Current.CancellationToken);
-        return new CliResult(exitCode, output.ToString(), error.ToString());
-    }
+    public Task<CliResult> RunAsync(params string[] args) => CliHarness.RunAsync(Variables, new FakeTimeProvider(), args);
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
-}
-
-internal sealed record CliResult(int ExitCode, string Output, string Error)
-{
-    public JsonObject Json => JsonNode.Parse(Output)!.AsObject();
 }
