@@ -142,6 +142,10 @@ internal sealed class AzureBlobObjectStore : IObjectStore
             ? _container.GetBlockBlobClient(_prefix + key.Value)
             : throw new ArgumentException("the default ObjectKey is not a key", nameof(key));
 
+    /// <summary>The caller's cancellation escapes as is; anything else, even after the token fired, is translated.</summary>
+    private static bool IsCancellation(Exception e, CancellationToken cancellationToken) =>
+        e is OperationCanceledException && cancellationToken.IsCancellationRequested;
+
     /// <summary>Runs one SDK request, translating its failure; the caller's cancellation escapes as is.</summary>
     private async Task<T> Call<T>(ObjectKey? key, bool createOnly, Func<Task<T>> request, CancellationToken cancellationToken)
     {
@@ -149,7 +153,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
         {
             return await request();
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && Translate(e, key, createOnly) is { } storage)
+        catch (Exception e) when (!IsCancellation(e, cancellationToken) && Translate(e, key, createOnly) is { } storage)
         {
             throw storage;
         }

@@ -44,11 +44,14 @@ internal sealed class ResponseStream(Stream inner, IDisposable owner, Func<Excep
         {
             return await inner.ReadAsync(buffer, cancellationToken);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && translate(e) is { } storage)
+        catch (Exception e) when (!IsCancellation(e, cancellationToken) && translate(e) is { } storage)
         {
             throw storage;
         }
     }
+
+    private static bool IsCancellation(Exception e, CancellationToken cancellationToken) =>
+        e is OperationCanceledException && cancellationToken.IsCancellationRequested;
 
     public override void Flush()
     {

@@ -27,11 +27,12 @@ internal sealed partial class RetryPolicy(ObjectStoreSettings settings)
             {
                 return await request(cancellationToken);
             }
-            catch (StorageException e) when (e.IsTransient && attempt < settings.MaxAttempts && !cancellationToken.IsCancellationRequested)
+            catch (StorageException e) when (e.IsTransient && attempt < settings.MaxAttempts)
             {
                 failure = e;
             }
 
+            // Ends with OperationCanceledException when the token fires meanwhile.
             var delay = DelayBefore(attempt + 1, settings.RetryBaseDelay, settings.RetryMaxDelay);
             LogRetry(settings.Logger, operation, attempt, settings.MaxAttempts, delay, failure.Message);
             await Task.Delay(delay, settings.TimeProvider, cancellationToken);

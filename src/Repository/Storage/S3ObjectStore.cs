@@ -131,13 +131,22 @@ internal sealed class S3ObjectStore : IObjectStore, IDisposable
         {
             var page = await _retry.ExecuteAsync(
                 "list", token => Call(null, false, () => _client.ListObjectsV2Async(request, token), token), cancellationToken);
+            // Amazon S3 lists in UTF-8 binary order, which is ordinal for the key alphabet; s3rver lists in folder-tree
+            // order, so each page is sorted (a no-op on Amazon S3). Objects under the prefix that are not ours (another
+            // tool's keys) are not listed.
+            var entries = new List<ObjectInfo>();
             foreach (var entry in page.S3Objects ?? [])
             {
-                // Objects under the prefix that are not ours (another tool's keys) are not listed.
                 if (entry.Key.StartsWith(_prefix, StringComparison.Ordinal) && ObjectKey.TryParse(entry.Key[_prefix.Length..], out var key))
                 {
-                    yield return new ObjectInfo(key, entry.Size ?? 0, LastModified(entry.LastModified));
+                    entries.Add(new ObjectInfo(key, entry.Size ?? 0, LastModified(entry.LastModified)));
                 }
+            }
+
+            entries.Sort((a, b) => a.Key.CompareTo(b.Key));
+            foreach (var entry in entries)
+            {
+                yield return entry;
             }
 
             request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
@@ -164,6 +173,10 @@ internal sealed class S3ObjectStore : IObjectStore, IDisposable
     private string ObjectName(ObjectKey key) =>
         key.Value.Length > 0 ? _prefix + key.Value : throw new ArgumentException("the default ObjectKey is not a key", nameof(key));
 
+    /// <summary>The caller's cancellation escapes as is; anything else, even after the token fired, is translated.</summary>
+    private static bool IsCancellation(Exception e, CancellationToken cancellationToken) =>
+        e is OperationCanceledException && cancellationToken.IsCancellationRequested;
+
     /// <summary>Runs one SDK request, translating its failure; the caller's cancellation escapes as is.</summary>
     private async Task<T> Call<T>(ObjectKey? key, bool createOnly, Func<Task<T>> request, CancellationToken cancellationToken)
     {
@@ -171,7 +184,7 @@ internal sealed class S3ObjectStore : IObjectStore, IDisposable
         {
             return await request();
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && Translate(e, key, createOnly) is { } storage)
+        catch (Exception e) when (!IsCancellation(e, cancellationToken) && Translate(e, key, createOnly) is { } storage)
         {
             throw storage;
         }
