@@ -226,7 +226,8 @@ internal sealed partial class BackupDrCli
 
             await using var logger = LoggerSetup.Create(options.Logging, _environment.ErrorIsTerminal);
             using var loggerFactory = new SerilogLoggerFactory(logger);
-            return await handler(new CommandInvocation(parse, options, output, loggerFactory, _environment.Time), cancellationToken);
+            using var invocation = new CommandInvocation(parse, options, output, loggerFactory, _environment.Time);
+            return await handler(invocation, cancellationToken);
         }
         catch (Exception e) when (e is UsageException or PassphraseUnavailableException or WrongPassphraseException or WeakPassphraseException
             or RepositoryNotFoundException or RestoreRefusedException or BackupNotFoundException)

@@ -73,9 +73,10 @@ internal static partial class ConfigurationValidator
                     add("Repository:Azure:Container", $"'{azure.Container}' is not a valid container name (3-63 lowercase letters, digits, single hyphens)");
                 }
 
-                if (azure.ServiceUri.Length == 0 && azure.ConnectionString.Length == 0)
+                if (azure.ConnectionString.Length == 0)
                 {
-                    add("Repository:Azure:ServiceUri", "set ServiceUri (with a managed identity or the Azure SDK's credential chain) or the ConnectionString secret (env BackupDr__Repository__Azure__ConnectionString)");
+                    // Managed or workload identity with ServiceUri alone needs Azure.Identity, which is not referenced yet.
+                    add("Repository:Azure:ConnectionString", "required for an Azure repository: set the secret in the environment (BackupDr__Repository__Azure__ConnectionString) or a mounted configuration file");
                 }
 
                 ValidateEndpoint("Repository:Azure:ServiceUri", azure.ServiceUri, add);

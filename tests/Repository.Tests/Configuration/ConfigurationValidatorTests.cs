@@ -124,7 +124,7 @@ public sealed class ConfigurationValidatorTests
     {
         var errors = Errors(new Dictionary<string, string?> { ["BackupDr:Repository:Kind"] = "Azure" });
 
-        errors.Select(e => e.Key).ShouldBe(["BackupDr:Repository:Azure:Container", "BackupDr:Repository:Azure:ServiceUri"], ignoreOrder: true);
+        errors.Select(e => e.Key).ShouldBe(["BackupDr:Repository:Azure:Container", "BackupDr:Repository:Azure:ConnectionString"], ignoreOrder: true);
     }
 
     [Fact]
