@@ -1,0 +1,171 @@
+using System.Text.Json.Nodes;
+using BackupDr.OdooDemo;
+using BackupDr.Repository.Postgres;
+using BackupDr.TestSupport;
+using Npgsql;
+
+namespace BackupDr.IntegrationTests.Backups;
+
+/// <summary>Where a scenario's repository lives: the Repository section of its configuration, and the secrets it needs.</summary>
+internal sealed record RepositorySetup(JsonObject Section, IReadOnlyDictionary<string, string> Variables)
+{
+    public static RepositorySetup Local(string path) => new(new JsonObject { ["Kind"] = "Local", ["Path"] = path }, new Dictionary<string, string>());
+
+    public static async Task<RepositorySetup> S3Async(S3rverFixture s3, CancellationToken cancellationToken)
+    {
+        // The AWS SDK reads credentials from the process environment; every S3 test uses s3rver's fixed pair.
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", S3rverFixture.AccessKey);
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", S3rverFixture.SecretKey);
+        var bucket = await s3.CreateBucketAsync(cancellationToken);
+        return new(
+            new JsonObject
+            {
+                ["Kind"] = "S3",
+                ["S3"] = new JsonObject { ["Bucket"] = bucket, ["Prefix"] = "fleet/eu", ["ServiceUrl"] = s3.ServiceUrl.ToString(), ["Region"] = S3rverFixture.Region, ["ForcePathStyle"] = true },
+            },
+            new Dictionary<string, string>());
+    }
+
+    public static async Task<RepositorySetup> AzureAsync(AzuriteFixture azure, CancellationToken cancellationToken)
+    {
+        var container = await azure.CreateContainerAsync(cancellationToken);
+        return new(
+            new JsonObject { ["Kind"] = "Azure", ["Azure"] = new JsonObject { ["Container"] = container, ["Prefix"] = "fleet/eu" } },
+            new Dictionary<string, string> { ["BackupDr__Repository__Azure__ConnectionString"] = azure.ConnectionString });
+    }
+}
+
+/// <summary>
+/// One backup scenario: a demo Odoo database in the shared PostgreSQL 15 server, a repository, a passphrase and a
+/// configuration file naming target <see cref="Target"/>; commands run through the real CLI.
+/// </summary>
+internal sealed class BackupScenario : IAsyncDisposable
+{
+    public const string Target = "acme-prod";
+    public const string Passphrase = "correct horse battery staple 42";
+
+    private readonly PostgresFixture _postgres;
+    private readonly List<string> _databases = [];
+
+    private BackupScenario(PostgresFixture postgres, string folder, TestDatabase source)
+    {
+        _postgres = postgres;
+        Folder = folder;
+        Source = source;
+        _databases.Add(source.Name);
+    }
+
+    public string Folder { get; }
+
+    public TestDatabase Source { get; }
+
+    public string ConfigPath => Path.Combine(Folder, "backupdr.json");
+
+    public string LocalRepositoryPath => Path.Combine(Folder, "repository");
+
+    public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
+
+    public static async Task<BackupScenario> CreateAsync(
+        PostgresFixture postgres, Func<string, Task<RepositorySetup>> repository, CancellationToken cancellationToken, int scale = 300)
+    {
+        var source = await postgres.CreateDatabaseAsync(cancellationToken);
+        var folder = Directory.CreateTempSubdirectory("backupdr-scenario-").FullName;
+        var scenario = new BackupScenario(postgres, folder, source);
+        await DemoDatabase.GenerateAsync(source.ConnectionString, Path.Combine(folder, "filestore"), scale, DemoDatabase.DefaultSeed, cancellationToken);
+        var setup = await repository(scenario.LocalRepositoryPath);
+        foreach (var (key, value) in setup.Variables)
+        {
+            scenario.Variables[key] = value;
+        }
+
+        var passphraseFile = Path.Combine(folder, "passphrase");
+        await File.WriteAllTextAsync(passphraseFile, Passphrase + "\n", cancellationToken);
+        setup.Section["PassphraseFile"] = passphraseFile;
+        scenario.WriteConfig(setup.Section, source.ConnectionString);
+        return scenario;
+    }
+
+    public void WriteConfig(JsonObject repositorySection, string sourceConnectionString)
+    {
+        var config = new JsonObject
+        {
+            ["BackupDr"] = new JsonObject
+            {
+                ["Repository"] = repositorySection.DeepClone(),
+                ["Targets"] = new JsonArray(new JsonObject
+                {
+                    ["Name"] = Target, ["Tenant"] = "acme", ["Environment"] = "production", ["Tier"] = "gold",
+                    ["ConnectionString"] = sourceConnectionString,
+                    ["FilestorePath"] = Path.Combine(Folder, "filestore"),
+                    ["BackupSchedule"] = "0 0 1 * * ?",
+                }),
+                ["Sandbox"] = new JsonObject { ["Kind"] = "Local", ["WorkPath"] = Path.Combine(Folder, "sandboxes") },
+            },
+        };
+        File.WriteAllText(ConfigPath, config.ToJsonString());
+    }
+
+    public Task<CliResult> RunAsync(params string[] args) =>
+        CliHarness.RunAsync(Variables, TimeProvider.System, [.. args, "--config", ConfigPath]);
+
+    /// <summary>Runs a command that must succeed and returns its JSON document.</summary>
+    public async Task<JsonObject> RunJsonAsync(params string[] args)
+    {
+        var result = await RunAsync([.. args, "--json"]);
+        result.ExitCode.ShouldBe(0, result.ToString());
+        return result.Json;
+    }
+
+    public async Task<string> BackupAsync() => (await RunJsonAsync("backup", "--target", Target))["backupId"]!.GetValue<string>();
+
+    /// <summary>A connection string for a database that does not exist yet (dropped with the scenario).</summary>
+    public string NewDatabase()
+    {
+        var name = "restored_" + Guid.NewGuid().ToString("N")[..12];
+        _databases.Add(name);
+        return _postgres.ConnectionString(name);
+    }
+
+    /// <summary>Fingerprints of every table of the public schema, by name.</summary>
+    public static async Task<IReadOnlyDictionary<string, TableFingerprint>> FingerprintAllTablesAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        var tables = new List<string>();
+        await using (var command = new NpgsqlCommand("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        var result = new Dictionary<string, TableFingerprint>(StringComparer.Ordinal);
+        foreach (var table in tables)
+        {
+            result[table] = await DatabaseEvidence.FingerprintAsync(connection, table, cancellationToken);
+        }
+
+        return result;
+    }
+
+    public async Task<bool> DatabaseExistsAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(_postgres.AdminConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = @name)", connection);
+        command.Parameters.AddWithValue("name", new NpgsqlConnectionStringBuilder(connectionString).Database!);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var database in _databases)
+        {
+            await _postgres.DropDatabaseAsync(database, CancellationToken.None);
+        }
+
+        Directory.Delete(Folder, recursive: true);
+    }
+}
