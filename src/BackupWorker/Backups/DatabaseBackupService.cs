@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Reflection;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Compression;
@@ -39,12 +40,18 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
         var pgDumpVersion = await PgDump.VersionAsync(source.Major, cancellationToken);
 
         var written = new List<ManifestObject>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<OdooFacts>? facts = null;
         try
         {
-            // The evidence queries run on the snapshot's own connection while pg_dump reads the same snapshot.
-            var evidence = snapshot.ReadEvidenceAsync(cancellationToken);
+            // The Odoo facts are read on the snapshot's own connection while pg_dump streams the same snapshot.
+            facts = snapshot.ReadFactsAsync(stop.Token);
+            IReadOnlyList<DumpedTable> tables;
             await using (var dump = PgDump.Start(source.Major, target.ConnectionString, snapshot.SnapshotId))
             {
+                LogDumping(logger, target.Name, backupId.Value, dump.ProcessId, snapshot.SnapshotId, snapshot.RecoveryPoint);
+                var inspected = new Pipe(new PipeOptions(pauseWriterThreshold: 16 << 20, resumeWriterThreshold: 8 << 20, useSynchronizationContext: false));
+                var reading = InspectDumpAsync(inspected.Reader, stop.Token);
                 written.Add(await BackupObjects.WriteAsync(
                     store,
                     RepositoryLayout.Object(target.Name, backupId, RepositoryLayout.DatabaseObjectName, Codec.Zstd.Suffix() + BackupObjects.CipherSuffix),
@@ -52,11 +59,14 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
                     Codec.Zstd,
                     dataKey,
                     CompressionSettings.Default,
-                    (sink, token) => CopyDumpAsync(dump, sink, progress, token),
-                    cancellationToken));
+                    (sink, token) => CopyDumpAsync(dump, sink, inspected.Writer, progress, token),
+                    stop.Token));
+                tables = await reading;
             }
 
-            var evidenceJson = BackupEvidence.Serialize(await evidence);
+            var odoo = await facts;
+            var evidence = new DatabaseEvidenceRecord(odoo.OdooVersion, odoo.Modules, tables, odoo.Ledger);
+            var evidenceJson = BackupEvidence.Serialize(evidence);
             written.Add(await BackupObjects.WriteAsync(
                 store,
                 RepositoryLayout.Object(target.Name, backupId, BackupEvidence.ObjectName, Codec.Zstd.Suffix() + BackupObjects.CipherSuffix),
@@ -65,7 +75,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
                 dataKey,
                 CompressionSettings.Default,
                 (sink, token) => sink.WriteAsync(evidenceJson, token).AsTask(),
-                cancellationToken));
+                stop.Token));
 
             var manifest = new BackupManifest
             {
@@ -78,7 +88,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
                 CompletedAt = time.GetUtcNow(),
                 RecoveryPoint = snapshot.RecoveryPoint,
                 Source = new ManifestSource(source.Host, source.Port, source.Database, source.ServerVersion, source.ServerVersionNum,
-                    source.SystemIdentifier, (await evidence).OdooVersion),
+                    source.SystemIdentifier, odoo.OdooVersion),
                 Tools = new ManifestTools(ProductVersion, pgDumpVersion),
                 Encryption = new ManifestEncryption(EncryptionAlgorithm, repository.MasterKey.KeyId, ""),
                 Objects = written,
@@ -100,14 +110,37 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
         }
         catch (Exception e)
         {
+            // The facts query runs on the snapshot's connection: stop it and let it finish before the connection closes.
+            await stop.CancelAsync();
+            if (facts is not null)
+            {
+                await Task.WhenAny(facts);
+            }
+
             // Without a manifest the objects are invisible already; removing them now saves the garbage sweep the work.
-            LogFailed(logger, e, target.Name, backupId.Value);
+            LogFailed(logger, target.Name, backupId.Value, e.Message);
             await RemoveOrphansAsync(repository, written, target.Name, backupId);
             throw;
         }
     }
 
-    private static async Task CopyDumpAsync(RunningChildProcess dump, Stream sink, IProgress<BackupProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>Fingerprints the dump's rows from a copy of the stream; the copy is drained even if reading fails.</summary>
+    private static async Task<IReadOnlyList<DumpedTable>> InspectDumpAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await using var stream = reader.AsStream(leaveOpen: true);
+            return await DumpArchiveReader.ReadAsync(stream, cancellationToken);
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private static async Task CopyDumpAsync(
+        RunningChildProcess dump, Stream sink, PipeWriter inspected, IProgress<BackupProgress>? progress, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
         try
@@ -116,13 +149,21 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
             int read;
             while ((read = await dump.StandardOutput.ReadAsync(buffer.AsMemory(0, CopyBufferBytes), cancellationToken)) > 0)
             {
+                var copied = inspected.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 await sink.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                await copied;
                 total += read;
                 progress?.Report(new BackupProgress(total));
             }
 
             // A dump is only whole when pg_dump says so: a short stream from a failed pg_dump must not be committed.
             await dump.WaitForSuccessAsync(cancellationToken);
+            await inspected.CompleteAsync();
+        }
+        catch (Exception e)
+        {
+            await inspected.CompleteAsync(e);
+            throw;
         }
         finally
         {
@@ -151,11 +192,15 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
     private static partial void LogStarting(ILogger logger, string target, string backupId);
 
     [LoggerMessage(Level = LogLevel.Information,
+        Message = "Backup of {Target} {BackupId}: pg_dump {ProcessId} streaming snapshot {SnapshotId} (recovery point {RecoveryPoint:O})")]
+    private static partial void LogDumping(ILogger logger, string target, string backupId, int processId, string snapshotId, DateTimeOffset recoveryPoint);
+
+    [LoggerMessage(Level = LogLevel.Information,
         Message = "Backup of {Target} committed: {BackupId}, dump {DumpBytes} bytes stored as {StoredBytes} bytes in {Seconds:F1} s")]
     private static partial void LogCompleted(ILogger logger, string target, string backupId, long dumpBytes, long storedBytes, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Backup of {Target} failed: {BackupId} was not committed")]
-    private static partial void LogFailed(ILogger logger, Exception exception, string target, string backupId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Backup of {Target} failed, {BackupId} was not committed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string target, string backupId, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backup {Target}/{BackupId}: could not remove orphan object {Key}; prune will")]
     private static partial void LogOrphanLeft(ILogger logger, Exception exception, string target, string backupId, string key);

@@ -54,7 +54,7 @@ internal static class BackupEvidence
         foreach (var table in expected.Tables)
         {
             var restored = actual.Tables.FirstOrDefault(t => t.Table == table.Table);
-            if (restored is null)
+            if (restored is null || restored.Rows < 0)
             {
                 differences.Add($"table {table.Table} is missing");
             }

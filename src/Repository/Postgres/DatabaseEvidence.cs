@@ -1,13 +1,8 @@
 using System.Globalization;
+using System.Text;
 using Npgsql;
 
 namespace BackupDr.Repository.Postgres;
-
-/// <summary>Row count and an order-independent content fingerprint of one table.</summary>
-/// <param name="Table">The table name (public schema).</param>
-/// <param name="Rows">Row count.</param>
-/// <param name="Fingerprint">Two 64-bit sums of the rows' MD5s, as hex: equal contents give equal values in any row order.</param>
-internal sealed record TableFingerprint(string Table, long Rows, string Fingerprint);
 
 /// <summary>Sum of debit and credit of posted journal items of one company (exact decimals as invariant strings).</summary>
 internal sealed record LedgerTotal(long CompanyId, string Debit, string Credit, long Lines);
@@ -15,59 +10,99 @@ internal sealed record LedgerTotal(long CompanyId, string Debit, string Credit, 
 /// <summary>An installed Odoo module and its version.</summary>
 internal sealed record InstalledModule(string Name, string? Version);
 
-/// <summary>What a database looked like at one snapshot: the facts a restore must reproduce.</summary>
+/// <summary>
+/// What a database held at one snapshot, the facts a restore must reproduce: Odoo version and modules, the row
+/// count and content fingerprint of every table's data (from the dump stream itself), and posted ledger totals.
+/// </summary>
 internal sealed record DatabaseEvidenceRecord(
     string? OdooVersion,
     IReadOnlyList<InstalledModule> Modules,
-    IReadOnlyList<TableFingerprint> Tables,
+    IReadOnlyList<DumpedTable> Tables,
     IReadOnlyList<LedgerTotal> Ledger);
 
+/// <summary>Odoo facts read with SQL: version, installed modules, ledger totals.</summary>
+internal sealed record OdooFacts(string? OdooVersion, IReadOnlyList<InstalledModule> Modules, IReadOnlyList<LedgerTotal> Ledger);
+
 /// <summary>
-/// The queries that describe an Odoo database: shared by the backup (run inside the exported snapshot, so they
-/// describe exactly what the dump holds) and by restore checks and drill probes (run on the restored copy).
-/// Tables that do not exist are skipped, so a non-Odoo database yields empty evidence rather than an error.
+/// The queries that describe an Odoo database, shared by the backup (inside the exported snapshot) and by restore
+/// checks and drill probes (on the restored copy). Tables that do not exist are skipped: a database that is not
+/// Odoo yields empty facts rather than an error.
 /// </summary>
 internal static class DatabaseEvidence
 {
-    /// <summary>The business tables whose content must survive a restore unchanged.</summary>
-    public static readonly IReadOnlyList<string> KeyTables = ["account_move", "account_move_line", "res_partner", "ir_attachment"];
-
-    public static async Task<DatabaseEvidenceRecord> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Version, modules and ledger totals. Parallel query workers are turned off for the transaction: during a backup
+    /// these queries share the machine with pg_dump, and must not take its cores.
+    /// </summary>
+    public static async Task<OdooFacts> ReadFactsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
+        await ExecuteAsync(connection, "SET LOCAL max_parallel_workers_per_gather = 0", cancellationToken);
         var (odooVersion, modules) = await ReadModulesAsync(connection, cancellationToken);
-        var tables = new List<TableFingerprint>();
-        foreach (var table in KeyTables)
-        {
-            if (await TableExistsAsync(connection, table, cancellationToken))
-            {
-                tables.Add(await FingerprintAsync(connection, table, cancellationToken));
-            }
-        }
-
         var ledger = await TableExistsAsync(connection, "account_move_line", cancellationToken)
             && await TableExistsAsync(connection, "account_move", cancellationToken)
                 ? await ReadLedgerAsync(connection, cancellationToken)
                 : [];
-        return new DatabaseEvidenceRecord(odooVersion, modules, tables, ledger);
+        return new OdooFacts(odooVersion, modules, ledger);
     }
 
     /// <summary>
-    /// Count plus two 64-bit sums of the first and second halves of each row's MD5 (over its text form). The sums
-    /// are numeric (no overflow) and independent of row order, so the physical layout of a restore does not matter.
+    /// The evidence of a restored database for the tables a backup recorded: each table's rows through
+    /// <c>COPY ... TO STDOUT</c> with the dump's own column list and pg_dump's output settings, fingerprinted exactly as
+    /// the dump stream was.
     /// </summary>
-    public static async Task<TableFingerprint> FingerprintAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
+    public static async Task<DatabaseEvidenceRecord> ReadRestoredAsync(
+        NpgsqlConnection connection, IReadOnlyList<DumpedTable> expectedTables, CancellationToken cancellationToken)
     {
-        var sql = $"""
-            SELECT count(*),
-                   coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text,
-                   coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text
-            FROM (SELECT md5(t::text) AS h FROM public.{QuoteIdentifier(table)} t) rows
-            """;
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var rows = reader.GetInt64(0);
-        return new TableFingerprint(table, rows, $"{reader.GetString(1)}:{reader.GetString(2)}");
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var facts = await ReadFactsAsync(connection, cancellationToken);
+        await ExecuteAsync(connection, PgDumpOutputSettings, cancellationToken);
+        var tables = new List<DumpedTable>();
+        foreach (var table in expectedTables)
+        {
+            tables.Add(await FingerprintAsync(connection, table.Table, table.Columns, cancellationToken) ?? table with { Rows = -1, Fingerprint = "missing" });
+        }
+
+        return new DatabaseEvidenceRecord(facts.OdooVersion, facts.Modules, tables, facts.Ledger);
+    }
+
+    /// <summary>The settings pg_dump uses for its COPY output (plus UTC, which the backup gives pg_dump through PGTZ).</summary>
+    public const string PgDumpOutputSettings =
+        "SET LOCAL DateStyle = ISO; SET LOCAL IntervalStyle = postgres; SET LOCAL extra_float_digits = 3; SET LOCAL TimeZone = 'UTC'; SET LOCAL bytea_output = hex";
+
+    /// <summary>Fingerprint of one table's rows in COPY text form, or null when the table does not exist.</summary>
+    /// <param name="table">Schema-qualified, as pg_dump names it (<c>public.account_move</c>).</param>
+    /// <param name="columns">A column list such as <c>(id, name)</c>, or empty for all columns.</param>
+    public static async Task<DumpedTable?> FingerprintAsync(NpgsqlConnection connection, string table, string columns, CancellationToken cancellationToken)
+    {
+        var dot = table.IndexOf('.', StringComparison.Ordinal);
+        var qualified = QuoteIdentifier(table[..dot]) + "." + QuoteIdentifier(table[(dot + 1)..]);
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass(@name) IS NOT NULL", connection))
+        {
+            exists.Parameters.AddWithValue("name", qualified);
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return null;
+            }
+        }
+
+        // Npgsql's raw COPY is binary-only; the text export is decoded, so encode it back to the UTF-8 bytes pg_dump
+        // wrote (an Encoder keeps surrogate pairs split across blocks whole).
+        var fingerprint = new RowFingerprint();
+        var chars = new char[1 << 15];
+        var bytes = new byte[Encoding.UTF8.GetMaxByteCount(chars.Length)];
+        var encoder = Encoding.UTF8.GetEncoder();
+        using (var copy = await connection.BeginTextExportAsync($"COPY {qualified} {columns} TO STDOUT", cancellationToken))
+        {
+            int read;
+            while ((read = await copy.ReadAsync(chars, cancellationToken)) > 0)
+            {
+                var length = encoder.GetBytes(chars, 0, read, bytes, 0, flush: false);
+                fingerprint.Append(bytes.AsSpan(0, length));
+            }
+        }
+
+        fingerprint.Complete();
+        return new DumpedTable(table, columns, fingerprint.Rows, fingerprint.Value);
     }
 
     private static async Task<IReadOnlyList<LedgerTotal>> ReadLedgerAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -118,6 +153,12 @@ internal static class DatabaseEvidence
         await using var command = new NpgsqlCommand("SELECT to_regclass(@name) IS NOT NULL", connection);
         command.Parameters.AddWithValue("name", "public." + QuoteIdentifier(table));
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

@@ -21,6 +21,9 @@ internal static class PostgresToolEnvironment
             ["PGPASSFILE"] = builder.Passfile,
             ["PGAPPNAME"] = "backupdr",
             ["PGCONNECT_TIMEOUT"] = "30",
+
+            // Dump timestamptz values in UTC: the restore check reads them back in UTC, whatever the servers' zones.
+            ["PGTZ"] = "UTC",
         };
         if (builder.SslMode != SslMode.Prefer)
         {

@@ -77,9 +77,9 @@ internal sealed class SourceSnapshot : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads the evidence (Odoo version, modules, fingerprints, ledger) inside the snapshot.</summary>
-    public Task<DatabaseEvidenceRecord> ReadEvidenceAsync(CancellationToken cancellationToken) =>
-        DatabaseEvidence.ReadAsync(_connection, cancellationToken);
+    /// <summary>Reads the Odoo facts (version, modules, ledger totals) inside the snapshot.</summary>
+    public Task<OdooFacts> ReadFactsAsync(CancellationToken cancellationToken) =>
+        DatabaseEvidence.ReadFactsAsync(_connection, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using BackupDr.BackupWorker.Cli;
 using BackupDr.OdooDemo;
+using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Postgres;
 using BackupDr.TestSupport;
 using Npgsql;
@@ -105,6 +107,10 @@ internal sealed class BackupScenario : IAsyncDisposable
         File.WriteAllText(ConfigPath, config.ToJsonString());
     }
 
+    /// <summary>The scenario's target as the CLI reads it from the configuration file.</summary>
+    public TargetOptions LoadTarget() =>
+        BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, ConfigPath, Variables)).Targets[0];
+
     public Task<CliResult> RunAsync(params string[] args) =>
         CliHarness.RunAsync(Variables, TimeProvider.System, [.. args, "--config", ConfigPath]);
 
@@ -126,8 +132,8 @@ internal sealed class BackupScenario : IAsyncDisposable
         return _postgres.ConnectionString(name);
     }
 
-    /// <summary>Fingerprints of every table of the public schema, by name.</summary>
-    public static async Task<IReadOnlyDictionary<string, TableFingerprint>> FingerprintAllTablesAsync(string connectionString, CancellationToken cancellationToken)
+    /// <summary>Row counts and content fingerprints (COPY text form, all columns) of every table of the public schema, by name.</summary>
+    public static async Task<IReadOnlyDictionary<string, DumpedTable>> FingerprintAllTablesAsync(string connectionString, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -141,10 +147,10 @@ internal sealed class BackupScenario : IAsyncDisposable
             }
         }
 
-        var result = new Dictionary<string, TableFingerprint>(StringComparer.Ordinal);
+        var result = new Dictionary<string, DumpedTable>(StringComparer.Ordinal);
         foreach (var table in tables)
         {
-            result[table] = await DatabaseEvidence.FingerprintAsync(connection, table, cancellationToken);
+            result[table] = (await DatabaseEvidence.FingerprintAsync(connection, "public." + table, "", cancellationToken))!;
         }
 
         return result;
