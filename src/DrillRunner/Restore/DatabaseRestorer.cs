@@ -103,7 +103,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         }
         catch (Exception e) when (target.Created)
         {
-            LogRestoreFailed(logger, e, manifest.Target, manifest.BackupId, target.Database);
+            LogRestoreFailed(logger, manifest.Target, manifest.BackupId, target.Database, e.Message);
             await DropCreatedAsync(target);
             throw;
         }
@@ -162,8 +162,8 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Restore of {Target}/{BackupId} into {Database} failed; dropping the database it created")]
-    private static partial void LogRestoreFailed(ILogger logger, Exception exception, string target, string backupId, string database);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Restore of {Target}/{BackupId} into {Database} failed, dropping the database it created: {Error}")]
+    private static partial void LogRestoreFailed(ILogger logger, string target, string backupId, string database, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not drop database {Database} after a failed restore; drop it by hand")]
     private static partial void LogDropFailed(ILogger logger, Exception exception, string database);

@@ -1,0 +1,100 @@
+using BackupDr.OdooDemo;
+using BackupDr.Repository.Postgres;
+using BackupDr.TestSupport;
+using Npgsql;
+
+namespace BackupDr.IntegrationTests.Postgres;
+
+/// <summary>The dump-stream reader against real pg_dump 15 archives of the demo database.</summary>
+public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLifetime
+{
+    private TestDatabase _database = null!;
+    private string _folder = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _database = await postgres.CreateDatabaseAsync(TestContext.Current.CancellationToken);
+        _folder = Directory.CreateTempSubdirectory("backupdr-dump-").FullName;
+        await DemoDatabase.GenerateAsync(_database.ConnectionString, Path.Combine(_folder, "filestore"), 200, DemoDatabase.DefaultSeed, TestContext.Current.CancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await postgres.DropDatabaseAsync(_database.Name, CancellationToken.None);
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private async Task<byte[]> DumpAsync(params string[] extra)
+    {
+        var pgDump = PostgresInstallation.Locate(PostgresFixture.Major).FindTool("pg_dump");
+        await using var dump = RunningChildProcess.Start(new ChildProcessRequest(pgDump, ["--format=custom", "--no-password", .. extra])
+        {
+            Environment = PostgresToolEnvironment.From(_database.ConnectionString),
+        });
+        using var buffer = new MemoryStream();
+        await dump.StandardOutput.CopyToAsync(buffer, TestContext.Current.CancellationToken);
+        await dump.WaitForSuccessAsync(TestContext.Current.CancellationToken);
+        return buffer.ToArray();
+    }
+
+    [Fact]
+    public async Task ReadAsync_UncompressedDump_FingerprintsEqualCopyOfTheDatabase()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var archive = await DumpAsync("--compress=0");
+
+        var tables = await DumpArchiveReader.ReadAsync(new MemoryStream(archive), cancellationToken);
+
+        await using var connection = new NpgsqlConnection(_database.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        var restored = await DatabaseEvidence.ReadRestoredAsync(connection, tables, cancellationToken);
+        tables.Select(t => t.Table).ShouldContain("public.account_move_line");
+        tables.Single(t => t.Table == "public.account_move").Rows.ShouldBe(200);
+        tables.Single(t => t.Table == "public.account_move").Columns.ShouldStartWith("(id, ");
+        restored.Tables.ShouldBe(tables);
+    }
+
+    [Fact]
+    public async Task ReadAsync_DumpReadInTinyPieces_GivesTheSameTables()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var archive = await DumpAsync("--compress=0");
+
+        var whole = await DumpArchiveReader.ReadAsync(new MemoryStream(archive), cancellationToken);
+        var trickled = await DumpArchiveReader.ReadAsync(new TrickleStream(archive, 7), cancellationToken);
+
+        trickled.ShouldBe(whole);
+    }
+
+    [Fact]
+    public async Task ReadAsync_CompressedDump_IsRefused()
+    {
+        var archive = await DumpAsync();
+
+        var error = await Should.ThrowAsync<DumpArchiveFormatException>(() => DumpArchiveReader.ReadAsync(new MemoryStream(archive), TestContext.Current.CancellationToken));
+
+        error.Message.ShouldContain("--compress=0");
+    }
+
+    [Fact]
+    public async Task ReadAsync_TruncatedDump_IsRefused()
+    {
+        var archive = await DumpAsync("--compress=0");
+
+        await Should.ThrowAsync<DumpArchiveFormatException>(() =>
+            DumpArchiveReader.ReadAsync(new MemoryStream(archive, 0, archive.Length - 3), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task ReadAsync_NotAnArchive_IsRefused() =>
+        (await Should.ThrowAsync<DumpArchiveFormatException>(() =>
+            DumpArchiveReader.ReadAsync(new MemoryStream("-- PostgreSQL database dump\n"u8.ToArray()), TestContext.Current.CancellationToken)))
+            .Message.ShouldContain("PGDMP");
+
+    /// <summary>Returns at most a few bytes per read, like a slow pipe.</summary>
+    private sealed class TrickleStream(byte[] data, int piece) : MemoryStream(data)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(piece, buffer.Length)], cancellationToken);
+    }
+}
