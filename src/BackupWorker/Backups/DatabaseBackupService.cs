@@ -23,6 +23,12 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
     public const string EncryptionAlgorithm = "AES-256-GCM-SEGMENTED-1";
     private const int CopyBufferBytes = 1 << 20;
 
+    /// <summary>
+    /// zstd level 1 for the dump: on the SCALE=200000 fixture it was both faster (4.7 s of CPU against 6.4 s) and
+    /// smaller (103 MB against 110 MB) than level 3 with ZstdSharp, and the dump stage is CPU-bound on small hosts.
+    /// </summary>
+    private static readonly CompressionSettings DumpCompression = new(level: 1);
+
     public static string ProductVersion { get; } =
         typeof(DatabaseBackupService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
@@ -47,7 +53,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
             // The Odoo facts are read on the snapshot's own connection while pg_dump streams the same snapshot.
             facts = snapshot.ReadFactsAsync(stop.Token);
             IReadOnlyList<DumpedTable> tables;
-            await using (var dump = PgDump.Start(source.Major, target.ConnectionString, snapshot.SnapshotId))
+            await using (var dump = PgDump.Start(source.Major, target.ConnectionString, snapshot.SnapshotId, DumpSession(backupId)))
             {
                 LogDumping(logger, target.Name, backupId.Value, dump.ProcessId, snapshot.SnapshotId, snapshot.RecoveryPoint);
                 var inspected = new Pipe(new PipeOptions(pauseWriterThreshold: 16 << 20, resumeWriterThreshold: 8 << 20, useSynchronizationContext: false));
@@ -58,7 +64,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
                     RepositoryLayout.DatabaseObjectName,
                     Codec.Zstd,
                     dataKey,
-                    CompressionSettings.Default,
+                    DumpCompression,
                     (sink, token) => CopyDumpAsync(dump, sink, inspected.Writer, progress, token),
                     stop.Token));
                 tables = await reading;
@@ -119,6 +125,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
 
             // Without a manifest the objects are invisible already; removing them now saves the garbage sweep the work.
             LogFailed(logger, target.Name, backupId.Value, e.Message);
+            await EndDumpSessionAsync(target, backupId);
             await RemoveOrphansAsync(repository, written, target.Name, backupId);
             throw;
         }
@@ -146,15 +153,25 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
         try
         {
             long total = 0;
+            long unflushed = 0;
             int read;
             while ((read = await dump.StandardOutput.ReadAsync(buffer.AsMemory(0, CopyBufferBytes), cancellationToken)) > 0)
             {
-                var copied = inspected.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                // The copy for the archive reader is flushed (waking its reader) once per megabyte, not per pipe read.
+                inspected.Write(buffer.AsSpan(0, read));
+                unflushed += read;
+                if (unflushed >= CopyBufferBytes)
+                {
+                    await inspected.FlushAsync(cancellationToken);
+                    unflushed = 0;
+                }
+
                 await sink.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                await copied;
                 total += read;
                 progress?.Report(new BackupProgress(total));
             }
+
+            await inspected.FlushAsync(cancellationToken);
 
             // A dump is only whole when pg_dump says so: a short stream from a failed pg_dump must not be committed.
             await dump.WaitForSuccessAsync(cancellationToken);
@@ -168,6 +185,22 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static string DumpSession(BackupId backupId) => $"backupdr pg_dump {backupId}";
+
+    private async Task EndDumpSessionAsync(TargetOptions target, BackupId backupId)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
+            await SourceSnapshot.TerminateSessionsAsync(target.ConnectionString, DumpSession(backupId), timeout.Token);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            // The source may be the thing that failed; the session then ends with it.
+            LogSessionLeft(logger, target.Name, backupId.Value, e.Message);
         }
     }
 
@@ -201,6 +234,9 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Backup of {Target} failed, {BackupId} was not committed: {Error}")]
     private static partial void LogFailed(ILogger logger, string target, string backupId, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backup {Target}/{BackupId}: could not end pg_dump's server session: {Error}")]
+    private static partial void LogSessionLeft(ILogger logger, string target, string backupId, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backup {Target}/{BackupId}: could not remove orphan object {Key}; prune will")]
     private static partial void LogOrphanLeft(ILogger logger, Exception exception, string target, string backupId, string key);

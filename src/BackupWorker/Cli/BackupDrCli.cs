@@ -99,7 +99,8 @@ internal sealed partial class BackupDrCli
         }
 
         return await parse.InvokeAsync(
-            new InvocationConfiguration { Output = _environment.Output, Error = _environment.Error },
+            // Signals are handled by Program (one place for the whole process), not by System.CommandLine.
+            new InvocationConfiguration { Output = _environment.Output, Error = _environment.Error, ProcessTerminationTimeout = null },
             cancellationToken);
     }
 

@@ -12,7 +12,8 @@ internal static class PgDump
     public static readonly TimeSpan LockWaitTimeout = TimeSpan.FromMinutes(5);
 
     /// <exception cref="PostgresToolMissingException">No pg_dump of that major version is installed.</exception>
-    public static RunningChildProcess Start(int major, string connectionString, string snapshotId)
+    /// <param name="applicationName">Names pg_dump's server session, so that it can be found and ended (<see cref="SourceSnapshot.TerminateSessionsAsync"/>).</param>
+    public static RunningChildProcess Start(int major, string connectionString, string snapshotId, string applicationName)
     {
         var pgDump = PostgresInstallation.Locate(major).FindTool("pg_dump");
         string[] arguments =
@@ -25,7 +26,7 @@ internal static class PgDump
         ];
         return RunningChildProcess.Start(new ChildProcessRequest(pgDump, arguments)
         {
-            Environment = PostgresToolEnvironment.From(connectionString),
+            Environment = new Dictionary<string, string?>(PostgresToolEnvironment.From(connectionString)) { ["PGAPPNAME"] = applicationName },
         });
     }
 

@@ -81,6 +81,24 @@ internal sealed class SourceSnapshot : IAsyncDisposable
     public Task<OdooFacts> ReadFactsAsync(CancellationToken cancellationToken) =>
         DatabaseEvidence.ReadFactsAsync(_connection, cancellationToken);
 
+    /// <summary>
+    /// Ends the server sessions named <paramref name="applicationName"/> (our own pg_dump's), for a backup that stopped:
+    /// a killed pg_dump's session would otherwise wait on, or hold, table locks until it next writes to its socket.
+    /// Best effort on a fresh connection (the snapshot's may be broken); a role may end its own sessions.
+    /// </summary>
+    public static async Task TerminateSessionsAsync(string connectionString, string applicationName, CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "backupdr", Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        // From PostgreSQL 14 the call waits (up to 10 s) until the session has really gone.
+        var terminate = connection.PostgreSqlVersion.Major >= 14 ? "pg_terminate_backend(pid, 10000)" : "pg_terminate_backend(pid)";
+        await using var command = new NpgsqlCommand(
+            $"SELECT count({terminate}) FROM pg_stat_activity WHERE application_name = @name AND pid <> pg_backend_pid()", connection);
+        command.Parameters.AddWithValue("name", applicationName);
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         // Read-only: rolling back releases the snapshot and changes nothing.

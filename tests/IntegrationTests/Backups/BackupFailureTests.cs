@@ -98,23 +98,24 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
         await ShouldHaveNoBackupThenBackUpAsync();
     }
 
-    [Fact]
-    public async Task Backup_ProcessKilledMidUpload_LeavesNoBackupAndTheNextOneSucceeds()
+    /// <summary>
+    /// Starts <c>backupdr backup</c> as a process while a lock holds pg_dump back, and returns once its log says pg_dump
+    /// streams under the snapshot: the backup is certainly mid-way (snapshot open, upload begun, nothing committed).
+    /// Disposing the returned lock lets pg_dump go on.
+    /// </summary>
+    private async Task<(System.Diagnostics.Process Process, NpgsqlTransaction Lock)> StartBlockedBackupAsync(CancellationToken cancellationToken)
     {
-        var cancellationToken = TestContext.Current.CancellationToken;
-        // Hold a lock that pg_dump must wait for: the backup is certainly mid-way (snapshot open, upload begun) when killed.
-        await using var locker = new NpgsqlConnection(_scenario.Source.ConnectionString);
+        var locker = new NpgsqlConnection(_scenario.Source.ConnectionString);
         await locker.OpenAsync(cancellationToken);
-        await using var hold = await locker.BeginTransactionAsync(cancellationToken);
+        var hold = await locker.BeginTransactionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand("LOCK TABLE ir_cron IN ACCESS EXCLUSIVE MODE", locker, hold))
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        using var process = CliHarness.Start(
+        var process = CliHarness.Start(
             new Dictionary<string, string> { ["BackupDr__Logging__Json"] = "true" },
             "backup", "--target", BackupScenario.Target, "--config", _scenario.ConfigPath);
-        // Kill when the log says pg_dump streams under the snapshot: the upload has begun, nothing is committed.
         string? line;
         do
         {
@@ -123,14 +124,76 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
         while (line is not null && !line.Contains("streaming snapshot", StringComparison.Ordinal));
 
         line.ShouldNotBeNull("the backup ended before pg_dump started streaming");
-        var exited = process.WaitForExitAsync(cancellationToken);
-        process.Kill(entireProcessTree: false);
-        await exited;
-        await hold.RollbackAsync(cancellationToken);
+        return (process, hold);
+    }
 
-        process.ExitCode.ShouldBe(137, "killed with SIGKILL");
+    [Fact]
+    public async Task Backup_ProcessKilledMidUpload_LeavesNoBackupAndTheNextOneSucceeds()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var (process, hold) = await StartBlockedBackupAsync(cancellationToken);
+        using (process)
+        await using (hold.Connection)
+        await using (hold)
+        {
+            process.Kill(entireProcessTree: false);
+            await process.WaitForExitAsync(cancellationToken);
+            process.ExitCode.ShouldBe(137, "killed with SIGKILL");
+        }
+
         (await _scenario.RunJsonAsync("list"))["backups"]!.AsArray().ShouldBeEmpty();
         VisibleObjects().ShouldAllBe(f => f == "repository.json" || !f.EndsWith("manifest.json", StringComparison.Ordinal));
+        await ShouldHaveNoBackupThenBackUpAsync();
+    }
+
+    [Fact]
+    public async Task Backup_Sigterm_ExitsOneStopsPgDumpAndCommitsNothing()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var (process, hold) = await StartBlockedBackupAsync(cancellationToken);
+        using (process)
+        await using (hold.Connection)
+        await using (hold)
+        {
+            await TerminateAsync(process.Id, cancellationToken);
+            var error = await process.StandardError.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+
+            process.ExitCode.ShouldBe(1, error);
+            (await process.StandardError.ReadToEndAsync(cancellationToken) + error).ShouldContain("nothing was committed");
+            (await CountBackupConnectionsAsync(cancellationToken)).ShouldBe(0, "pg_dump and its server session were stopped with the backup");
+        }
+
+        VisibleObjects().ShouldBe(["repository.json"]);
+        await ShouldHaveNoBackupThenBackUpAsync();
+    }
+
+    [Fact]
+    public async Task Backup_SourceGoesAway_ExitsOneAndCommitsNothing()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var (process, hold) = await StartBlockedBackupAsync(cancellationToken);
+        using (process)
+        await using (hold.Connection)
+        await using (hold)
+        {
+            // The source server drops every connection of the backup, as in a failover or a crash.
+            await using (var admin = new NpgsqlConnection(postgres.AdminConnectionString))
+            {
+                await admin.OpenAsync(cancellationToken);
+                await using var terminate = new NpgsqlCommand(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = @db AND (application_name = 'backupdr' OR application_name LIKE 'backupdr pg_dump %')", admin);
+                terminate.Parameters.AddWithValue("db", _scenario.Source.Name);
+                ((long)(await terminate.ExecuteScalarAsync(cancellationToken))!).ShouldBeGreaterThan(0);
+            }
+
+            var error = await process.StandardError.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+            process.ExitCode.ShouldBe(1, error);
+            error.ShouldContain("was not committed");
+        }
+
+        VisibleObjects().ShouldBe(["repository.json"]);
         await ShouldHaveNoBackupThenBackUpAsync();
     }
 
@@ -139,7 +202,7 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
         await using var connection = new NpgsqlConnection(postgres.AdminConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('backupdr', 'pg_dump') AND datname = @db", connection);
+            "SELECT count(*) FROM pg_stat_activity WHERE (application_name = 'backupdr' OR application_name LIKE 'backupdr pg_dump %') AND datname = @db", connection);
         command.Parameters.AddWithValue("db", _scenario.Source.Name);
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
@@ -147,5 +210,12 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
+    }
+
+    private static async Task TerminateAsync(int processId, CancellationToken cancellationToken)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-TERM", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync(cancellationToken);
+        kill.ExitCode.ShouldBe(0);
     }
 }
