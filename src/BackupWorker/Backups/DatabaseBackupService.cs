@@ -60,7 +60,8 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
                 var reading = InspectDumpAsync(inspected.Reader, stop.Token);
                 written.Add(await BackupObjects.WriteAsync(
                     store,
-                    RepositoryLayout.Object(target.Name, backupId, RepositoryLayout.DatabaseObjectName, Codec.Zstd.Suffix() + BackupObjects.CipherSuffix),
+                    target.Name,
+                    backupId,
                     RepositoryLayout.DatabaseObjectName,
                     Codec.Zstd,
                     dataKey,
@@ -75,7 +76,8 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
             var evidenceJson = BackupEvidence.Serialize(evidence);
             written.Add(await BackupObjects.WriteAsync(
                 store,
-                RepositoryLayout.Object(target.Name, backupId, BackupEvidence.ObjectName, Codec.Zstd.Suffix() + BackupObjects.CipherSuffix),
+                target.Name,
+                backupId,
                 BackupEvidence.ObjectName,
                 Codec.Zstd,
                 dataKey,

@@ -20,12 +20,14 @@ internal static class BackupObjects
     private const long PipeBufferBytes = 8L << 20;
 
     /// <summary>
-    /// Stores what <paramref name="produce"/> writes (plaintext) as object <paramref name="name"/> of a backup.
+    /// Stores what <paramref name="produce"/> writes (plaintext) as object <paramref name="name"/> of a backup, under
+    /// its layout key (name, codec suffix, cipher suffix).
     /// <paramref name="produce"/> must write everything and return; it must not dispose the stream it is given.
     /// </summary>
     public static async Task<ManifestObject> WriteAsync(
         IObjectStore store,
-        ObjectKey key,
+        string target,
+        BackupId backupId,
         string name,
         Codec codec,
         DataKey dataKey,
@@ -33,6 +35,7 @@ internal static class BackupObjects
         Func<Stream, CancellationToken, Task> produce,
         CancellationToken cancellationToken)
     {
+        var key = RepositoryLayout.Object(target, backupId, name, codec.Suffix() + CipherSuffix);
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBufferBytes, resumeWriterThreshold: PipeBufferBytes / 2, useSynchronizationContext: false));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var upload = UploadAsync(store, key, pipe.Reader, cancel);
