@@ -35,14 +35,11 @@ internal sealed partial class BackupDrCli
         }
     }
 
-    private Task<int> RepoPasswdAsync(CommandInvocation invocation, CancellationToken cancellationToken) =>
-        RepoPasswdAsync(invocation, invocation.Parse.GetRequiredValue(_newPassphraseFile), cancellationToken);
-
-    private static async Task<int> RepoPasswdAsync(CommandInvocation invocation, string newPassphraseFile, CancellationToken cancellationToken)
+    private async Task<int> RepoPasswdAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
         var store = invocation.OpenStore();
         var oldPassphrase = PassphraseSource.Read(invocation.Options.Repository);
-        var newPassphrase = PassphraseSource.ReadFile(newPassphraseFile, "--new-passphrase-file");
+        var newPassphrase = PassphraseSource.ReadFile(invocation.Parse.GetRequiredValue(_newPassphraseFile), "--new-passphrase-file");
         var document = await BackupRepository.ChangePassphraseAsync(store, oldPassphrase, newPassphrase, invocation.Time, cancellationToken);
         return invocation.Output.Success(
             new JsonObject

@@ -15,7 +15,7 @@ namespace BackupDr.Repository.Compression;
 /// <para>Memory is bounded by zstd's window and job sizes for the level (a few MiB at level 3), not by the input.
 /// The output is disposed with this stream unless <c>leaveOpen</c> is set. Not thread-safe.</para>
 /// </remarks>
-internal sealed class CompressingStream : Stream, ICompletableStream
+internal sealed class CompressingStream : SequentialWriteStream, ICompletableStream
 {
     private readonly Stream _output;
     private readonly bool _leaveOpen;
@@ -66,21 +66,7 @@ internal sealed class CompressingStream : Stream, ICompletableStream
 
     public bool IsCompleted => _completed;
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
     public override bool CanWrite => !_disposed && !_completed;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -104,9 +90,6 @@ internal sealed class CompressingStream : Stream, ICompletableStream
             throw;
         }
     }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -175,12 +158,6 @@ internal sealed class CompressingStream : Stream, ICompletableStream
         return _output.FlushAsync(cancellationToken);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing && !_disposed)
@@ -233,29 +210,13 @@ internal sealed class CompressingStream : Stream, ICompletableStream
     }
 
     /// <summary>Forwards writes to the output until closed, then drops them. Never disposes the output.</summary>
-    private sealed class GateStream(Stream output) : Stream
+    private sealed class GateStream(Stream output) : SequentialWriteStream
     {
         private bool _closed;
 
         public long BytesWritten { get; private set; }
 
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public void StopForwarding() => _closed = true;
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
@@ -265,9 +226,6 @@ internal sealed class CompressingStream : Stream, ICompletableStream
                 BytesWritten += buffer.Length;
             }
         }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -288,11 +246,5 @@ internal sealed class CompressingStream : Stream, ICompletableStream
 
         public override Task FlushAsync(CancellationToken cancellationToken) =>
             _closed ? Task.CompletedTask : output.FlushAsync(cancellationToken);
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

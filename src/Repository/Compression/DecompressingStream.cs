@@ -13,7 +13,7 @@ namespace BackupDr.Repository.Compression;
 /// decrypting or verifying stream below) passes through unchanged. The input is disposed with this stream unless
 /// <c>leaveOpen</c> is set. Not thread-safe.
 /// </remarks>
-internal sealed class DecompressingStream : Stream
+internal sealed class DecompressingStream : SequentialReadStream
 {
     private readonly Stream _input;
     private readonly bool _leaveOpen;
@@ -54,20 +54,6 @@ internal sealed class DecompressingStream : Stream
 
     public override bool CanRead => !_disposed;
 
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -92,9 +78,6 @@ internal sealed class DecompressingStream : Stream
 
         return Account(read);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -122,16 +105,6 @@ internal sealed class DecompressingStream : Stream
 
         return Account(read);
     }
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
@@ -182,25 +155,9 @@ internal sealed class DecompressingStream : Stream
         new(_displayName, $"its zstd data is damaged ({inner.Message})", inner);
 
     /// <summary>Counts the bytes read through it. Never disposes the input.</summary>
-    private sealed class CountingStream(Stream input) : Stream
+    private sealed class CountingStream(Stream input) : SequentialReadStream
     {
         public long BytesRead { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -209,24 +166,11 @@ internal sealed class DecompressingStream : Stream
             return read;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             var read = await input.ReadAsync(buffer, cancellationToken);
             BytesRead += read;
             return read;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -18,7 +18,7 @@ namespace BackupDr.Repository.Crypto;
 /// segment of ciphertext and one of plaintext (pooled). The input is disposed with this stream unless
 /// <c>leaveOpen</c> is set. The data key may be disposed once the constructor returns. Not thread-safe.</para>
 /// </remarks>
-internal sealed class DecryptingStream : Stream
+internal sealed class DecryptingStream : SequentialReadStream
 {
     private readonly Stream _input;
     private readonly bool _leaveOpen;
@@ -70,20 +70,6 @@ internal sealed class DecryptingStream : Stream
 
     public override bool CanRead => !_disposed;
 
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         EnsureReadable();
@@ -123,9 +109,6 @@ internal sealed class DecryptingStream : Stream
             }
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -167,16 +150,6 @@ internal sealed class DecryptingStream : Stream
             }
         }
     }
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

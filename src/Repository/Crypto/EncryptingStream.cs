@@ -17,7 +17,7 @@ namespace BackupDr.Repository.Crypto;
 /// <para>The output stream is disposed with this one unless <c>leaveOpen</c> is set. The data key may be disposed
 /// once the constructor returns. Not thread-safe.</para>
 /// </remarks>
-internal sealed class EncryptingStream : Stream, ICompletableStream
+internal sealed class EncryptingStream : SequentialWriteStream, ICompletableStream
 {
     private readonly Stream _output;
     private readonly bool _leaveOpen;
@@ -73,21 +73,7 @@ internal sealed class EncryptingStream : Stream, ICompletableStream
 
     public bool IsCompleted => _completed;
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
     public override bool CanWrite => !_disposed && !_completed;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -135,9 +121,6 @@ internal sealed class EncryptingStream : Stream, ICompletableStream
             throw;
         }
     }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -220,12 +203,6 @@ internal sealed class EncryptingStream : Stream, ICompletableStream
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _output.FlushAsync(cancellationToken);
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

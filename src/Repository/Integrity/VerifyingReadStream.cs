@@ -12,7 +12,7 @@ namespace BackupDr.Repository.Integrity;
 /// early has not verified anything (<see cref="IsVerified"/> stays false; <see cref="VerifyToEndAsync"/> drains the
 /// rest and checks). The inner stream is disposed with this one unless <c>leaveOpen</c> is set.
 /// </remarks>
-internal sealed class VerifyingReadStream : Stream
+internal sealed class VerifyingReadStream : SequentialReadStream
 {
     private readonly Stream _inner;
     private readonly string _objectName;
@@ -50,18 +50,6 @@ internal sealed class VerifyingReadStream : Stream
 
     public override bool CanRead => !_disposed;
 
-    public override bool CanWrite => false;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     /// <summary>Reads and discards whatever the consumer left unread, then checks the object.</summary>
     public async Task VerifyToEndAsync(CancellationToken cancellationToken)
     {
@@ -78,8 +66,6 @@ internal sealed class VerifyingReadStream : Stream
         }
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -92,9 +78,6 @@ internal sealed class VerifyingReadStream : Stream
         return Account(buffer[..read]);
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -106,16 +89,6 @@ internal sealed class VerifyingReadStream : Stream
         var read = await _inner.ReadAsync(buffer, cancellationToken);
         return Account(buffer.Span[..read]);
     }
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

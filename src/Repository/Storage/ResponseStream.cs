@@ -1,3 +1,5 @@
+using BackupDr.Repository.Integrity;
+
 namespace BackupDr.Repository.Storage;
 
 /// <summary>
@@ -5,23 +7,8 @@ namespace BackupDr.Repository.Storage;
 /// response that owns the connection. Failures while reading (a dropped connection) surface as the store's
 /// <see cref="StorageException"/> (transient); the caller's cancellation escapes as is. Not seekable.
 /// </summary>
-internal sealed class ResponseStream(Stream inner, IDisposable owner, Func<Exception, StorageException?> translate) : Stream
+internal sealed class ResponseStream(Stream inner, IDisposable owner, Func<Exception, StorageException?> translate) : SequentialReadStream
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -34,9 +21,6 @@ internal sealed class ResponseStream(Stream inner, IDisposable owner, Func<Excep
             throw storage;
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -52,16 +36,6 @@ internal sealed class ResponseStream(Stream inner, IDisposable owner, Func<Excep
 
     private static bool IsCancellation(Exception e, CancellationToken cancellationToken) =>
         e is OperationCanceledException && cancellationToken.IsCancellationRequested;
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
