@@ -142,22 +142,9 @@ internal sealed class AzureBlobObjectStore : IObjectStore
             ? _container.GetBlockBlobClient(_prefix + key.Value)
             : throw new ArgumentException("the default ObjectKey is not a key", nameof(key));
 
-    /// <summary>The caller's cancellation escapes as is; anything else, even after the token fired, is translated.</summary>
-    private static bool IsCancellation(Exception e, CancellationToken cancellationToken) =>
-        e is OperationCanceledException && cancellationToken.IsCancellationRequested;
-
     /// <summary>Runs one SDK request, translating its failure; the caller's cancellation escapes as is.</summary>
-    private async Task<T> Call<T>(ObjectKey? key, bool createOnly, Func<Task<T>> request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await request();
-        }
-        catch (Exception e) when (!IsCancellation(e, cancellationToken) && Translate(e, key, createOnly) is { } storage)
-        {
-            throw storage;
-        }
-    }
+    private Task<T> Call<T>(ObjectKey? key, bool createOnly, Func<Task<T>> request, CancellationToken cancellationToken) =>
+        SdkCall.RunAsync(request, e => Translate(e, key, createOnly), cancellationToken);
 
     /// <summary>The project exception for an SDK or network failure, or null for one that is not the store's.</summary>
     private StorageException? Translate(Exception e, ObjectKey? key, bool createOnly)

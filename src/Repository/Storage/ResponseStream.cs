@@ -28,14 +28,11 @@ internal sealed class ResponseStream(Stream inner, IDisposable owner, Func<Excep
         {
             return await inner.ReadAsync(buffer, cancellationToken);
         }
-        catch (Exception e) when (!IsCancellation(e, cancellationToken) && translate(e) is { } storage)
+        catch (Exception e) when (!SdkCall.IsCallerCancellation(e, cancellationToken) && translate(e) is { } storage)
         {
             throw storage;
         }
     }
-
-    private static bool IsCancellation(Exception e, CancellationToken cancellationToken) =>
-        e is OperationCanceledException && cancellationToken.IsCancellationRequested;
 
     protected override void Dispose(bool disposing)
     {
