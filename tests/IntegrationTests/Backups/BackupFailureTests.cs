@@ -156,11 +156,8 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
         await using (hold)
         {
             await TerminateAsync(process.Id, cancellationToken);
-            var error = await process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
 
-            process.ExitCode.ShouldBe(1, error);
-            (await process.StandardError.ReadToEndAsync(cancellationToken) + error).ShouldContain("nothing was committed");
+            (await FailedRunAsync(process, cancellationToken)).ShouldContain("nothing was committed");
             (await CountBackupConnectionsAsync(cancellationToken)).ShouldBe(0, "pg_dump and its server session were stopped with the backup");
         }
 
@@ -187,10 +184,7 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
                 ((long)(await terminate.ExecuteScalarAsync(cancellationToken))!).ShouldBeGreaterThan(0);
             }
 
-            var error = await process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            process.ExitCode.ShouldBe(1, error);
-            error.ShouldContain("was not committed");
+            (await FailedRunAsync(process, cancellationToken)).ShouldContain("was not committed");
         }
 
         VisibleObjects().ShouldBe(["repository.json"]);
@@ -210,6 +204,15 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
+    }
+
+    /// <summary>Waits for a backup process that must fail: exit code 1; returns what it wrote on standard error.</summary>
+    private static async Task<string> FailedRunAsync(System.Diagnostics.Process process, CancellationToken cancellationToken)
+    {
+        var error = await process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        process.ExitCode.ShouldBe(1, error);
+        return error;
     }
 
     private static async Task TerminateAsync(int processId, CancellationToken cancellationToken)
