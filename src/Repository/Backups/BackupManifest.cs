@@ -42,11 +42,7 @@ internal sealed record BackupManifest
 
 /// <summary>The source server and database, without credentials.</summary>
 internal sealed record ManifestSource(
-    string Host, int Port, string Database, string ServerVersion, int ServerVersionNum, string? SystemIdentifier, string? OdooVersion)
-{
-    [JsonIgnore]
-    public int Major => ServerVersionNum / 10000;
-}
+    string Host, int Port, string Database, string ServerVersion, int ServerVersionNum, string? SystemIdentifier, string? OdooVersion);
 
 internal sealed record ManifestTools(string BackupDr, string PgDump);
 

@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace BackupDr.Repository.Postgres;
 
 /// <summary>
-/// A started child process whose standard output (or input) is a binary stream the caller pumps, for
-/// <c>pg_dump</c> and <c>pg_restore</c>. Standard error is captured (the last 8 KiB) for the error message.
+/// A started child process whose standard output is a binary stream the caller pumps, for <c>pg_dump</c>.
+/// Standard error is captured (the last 8 KiB) for the error message.
 /// Disposing a process that is still running kills it with its whole tree: an abandoned pipeline never leaves
 /// a <c>pg_dump</c> holding a snapshot open on a production database.
 /// </summary>
@@ -23,15 +23,12 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     /// <summary>The child's standard output, raw bytes. Owned by this object.</summary>
     public Stream StandardOutput => _process.StandardOutput.BaseStream;
 
-    /// <summary>The child's standard input, raw bytes; close it to signal the end of the input.</summary>
-    public Stream StandardInput => _process.StandardInput.BaseStream;
-
     public int ProcessId => _process.Id;
 
     public string StandardErrorTail => _stderr.ToString();
 
-    /// <summary>Starts the program. Standard input stays open only when <paramref name="keepStandardInput"/>.</summary>
-    public static RunningChildProcess Start(ChildProcessRequest request, bool keepStandardInput = false)
+    /// <summary>Starts the program with its standard input closed.</summary>
+    public static RunningChildProcess Start(ChildProcessRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var process = new Process { StartInfo = ChildProcess.BuildStartInfo(request) };
@@ -54,10 +51,7 @@ internal sealed class RunningChildProcess : IAsyncDisposable
             throw new ChildProcessException(request.ToolName, -1, $"could not start {process.StartInfo.FileName}: {ex.Message}");
         }
 
-        if (!keepStandardInput)
-        {
-            process.StandardInput.Close();
-        }
+        process.StandardInput.Close();
 
         process.BeginErrorReadLine();
         return running;
