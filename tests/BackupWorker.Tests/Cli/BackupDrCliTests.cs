@@ -59,8 +59,6 @@ public sealed class BackupDrCliTests : IDisposable
         { ["drill", "--target", "acme-prod", "--backup", "sample"], "[4]" },
         { ["report", "--month", "2026-11"], "[6]" },
         { ["prune", "--apply"], "[5]" },
-        { ["alert", "test"], "[6]" },
-        { ["audit", "verify"], "[6]" },
         { ["run"], "[5]" },
     };
 
