@@ -1,22 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using BackupDr.Repository.Alerts;
 
 namespace BackupDr.Reporting.Alerts;
-
-/// <summary>What went wrong (or was tested). One open incident at most exists per target and rule.</summary>
-internal enum AlertRule
-{
-    BackupFailed,
-    BackupMissing,
-    VerifyFoundDamage,
-    FilestoreDamage,
-    DrillFailed,
-    RtoMissed,
-    RpoMissed,
-    SandboxCleanupFailed,
-    Test,
-}
 
 /// <summary>Where an incident stands in this message.</summary>
 internal enum AlertState

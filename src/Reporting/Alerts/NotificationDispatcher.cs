@@ -1,3 +1,4 @@
+using BackupDr.Repository.Alerts;
 using BackupDr.Repository.Configuration;
 using Microsoft.Extensions.Logging;
 

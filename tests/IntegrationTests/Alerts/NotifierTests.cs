@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BackupDr.Reporting.Alerts;
+using BackupDr.Repository.Alerts;
 using BackupDr.Repository.Configuration;
 using BackupDr.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
