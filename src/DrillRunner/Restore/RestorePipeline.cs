@@ -51,11 +51,9 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
     public async Task<RestorePipelineResult> RunAsync(
         BackupRepository repository, RestoreRequest request, IProgress<RestoreProgress>? progress, CancellationToken cancellationToken)
     {
+        // A database that does not match its evidence is still completed and neutralized: the caller reports the
+        // mismatch, and a copy left behind must never be a live one.
         var restored = await database.RestoreAsync(repository, request.Manifest, request.IntoConnectionString, request.Database, progress, cancellationToken);
-        if (!restored.Matches)
-        {
-            return new RestorePipelineResult(restored, null, new SkippedStep("the database does not match the backup"), TimeSpan.Zero, null, TimeSpan.Zero);
-        }
 
         var clock = time.GetTimestamp();
         FilestoreRestoreResult? files = null;
