@@ -74,10 +74,12 @@ internal sealed partial class DrillService(
             var database = manifest.Source.Database;
             var jobs = DatabaseRestoreOptions.DefaultJobs;
             phases.Begin(DrillPhase.Download);
+            using var dataKey = BackupCatalog.OpenDataKey(repository.MasterKey, manifest);
+            var evidence = await BackupEvidence.ReadAsync(repository.Store, manifest, dataKey, cancellationToken);
             var restored = await pipeline.RunAsync(
                 repository,
                 new RestoreRequest(manifest, sandbox.ConnectionString(database), new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
-                    sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url),
+                    sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url, evidence.Tables),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
             phases.End(string.Create(CultureInfo.InvariantCulture,
@@ -89,10 +91,8 @@ internal sealed partial class DrillService(
 
             await (observer?.SandboxReadyAsync(sandbox, database, cancellationToken) ?? Task.CompletedTask);
             phases.Begin(DrillPhase.Probes);
-            using var dataKey = BackupCatalog.OpenDataKey(repository.MasterKey, manifest);
-            var evidence = await BackupEvidence.ReadAsync(repository.Store, manifest, dataKey, cancellationToken);
             var context = new ProbeContext(sandbox.ConnectionString(database), database, manifest, evidence,
-                restored.Filestore is null ? null : sandbox.FilestorePath, restored.FilestoreSkipped?.Reason, target);
+                restored.Filestore is null ? null : sandbox.FilestorePath, restored.FilestoreSkipped?.Reason, target, restored.Neutralization.Baseline);
             var run = await new ProbeRunner(time).RunAsync(DrillProbes.For(target, http), context, p =>
             {
                 probes.Add(p);

@@ -7,7 +7,9 @@ namespace BackupDr.DrillRunner.Probes;
 
 /// <summary>
 /// Every table's row count and content fingerprint (COPY rows, hashed as the backup hashed its dump stream), the Odoo
-/// version and the installed modules equal what the backup recorded.
+/// version and the installed modules equal what the backup recorded. The settings tables neutralization changes on
+/// purpose are compared as they were restored (fingerprinted by the neutralizer just before its changes); every other
+/// table is read now, so a change made to the copy after the restore is found.
 /// </summary>
 internal sealed class FingerprintsProbe : IProbe
 {
@@ -19,12 +21,14 @@ internal sealed class FingerprintsProbe : IProbe
     {
         await using var connection = new NpgsqlConnection(context.ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        var restored = await DatabaseEvidence.ReadRestoredAsync(connection, context.Evidence.Tables, cancellationToken);
+        var baseline = context.NeutralizationBaseline.ToDictionary(t => t.Table, StringComparer.Ordinal);
+        var live = await DatabaseEvidence.ReadRestoredAsync(connection, context.Evidence.Tables.Where(t => !baseline.ContainsKey(t.Table)).ToList(), cancellationToken);
+        var restored = live with { Tables = [.. live.Tables, .. baseline.Values] };
         var differences = BackupEvidence.CompareContent(context.Evidence, restored);
         var rows = context.Evidence.Tables.Sum(t => t.Rows);
         return differences.Count == 0
             ? ProbeResult.Pass(string.Create(CultureInfo.InvariantCulture,
-                $"{context.Evidence.Tables.Count} tables, {rows:N0} rows: counts and content fingerprints equal the backup's; Odoo {restored.OdooVersion ?? "none"}, {restored.Modules.Count} modules"))
+                $"{context.Evidence.Tables.Count} tables ({baseline.Count} as restored, before neutralization), {rows:N0} rows: counts and content fingerprints equal the backup's; Odoo {restored.OdooVersion ?? "none"}, {restored.Modules.Count} modules"))
             : ProbeResult.Fail(Summarize(differences));
     }
 

@@ -35,7 +35,7 @@ internal sealed class NeutralizationProbe : IProbe
             checkedItems.Add(what);
             await using var command = new NpgsqlCommand(sql, connection);
             command.Parameters.AddWithValue("host", Neutralizer.DummyMailHost);
-            var offenders = (string?)await command.ExecuteScalarAsync(cancellationToken);
+            var offenders = await command.ExecuteScalarAsync(cancellationToken) as string;
             if (!string.IsNullOrEmpty(offenders))
             {
                 problems.Add($"{what}: {offenders}");

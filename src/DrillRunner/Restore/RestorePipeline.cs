@@ -1,5 +1,6 @@
 using BackupDr.DrillRunner.Neutralization;
 using BackupDr.Repository.Backups;
+using BackupDr.Repository.Postgres;
 
 namespace BackupDr.DrillRunner.Restore;
 
@@ -20,8 +21,10 @@ internal interface IFilestoreRestore
 /// <param name="FilestoreInto">The folder for the filestore; null restores the database only.</param>
 /// <param name="Neutralize">Neutralize the restored database (always for drills; <c>--neutralize</c> for restores).</param>
 /// <param name="BaseUrl">Where links in a neutralized copy point (the sandbox's Odoo), or null for a marked dead URL.</param>
+/// <param name="Evidence">The backup's table evidence, for the neutralization baseline (drills); empty otherwise.</param>
 internal sealed record RestoreRequest(
-    BackupManifest Manifest, string IntoConnectionString, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize, string? BaseUrl = null);
+    BackupManifest Manifest, string IntoConnectionString, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
+    string? BaseUrl = null, IReadOnlyList<DumpedTable>? Evidence = null);
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
 internal sealed record SkippedStep(string Reason);
@@ -80,7 +83,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
         if (request.Neutralize)
         {
             progress?.Report(new RestoreProgress(RestorePhase.Neutralize, 0, 0));
-            neutralization = await Neutralizer.NeutralizeAsync(restored.ConnectionString, request.BaseUrl, cancellationToken);
+            neutralization = await Neutralizer.NeutralizeAsync(restored.ConnectionString, request.BaseUrl, request.Evidence ?? [], cancellationToken);
         }
 
         return new RestorePipelineResult(restored, files, skipped, filestoreElapsed, neutralization, time.GetElapsedTime(clock));

@@ -33,6 +33,7 @@ internal sealed partial class LocalSandboxProvider(string workPath, TimeProvider
     {
         // Fail before touching the disk when the binaries are missing: the message names the package to install.
         PostgresInstallation.Locate(request.PostgresMajor).RequireTools("initdb", "pg_ctl", "postgres");
+        RequireReachableByServer(WorkPath);
         var id = FolderPrefix + request.DrillId.ToLowerInvariant();
         var folder = Path.Combine(WorkPath, id);
         Directory.CreateDirectory(WorkPath);
@@ -56,6 +57,28 @@ internal sealed partial class LocalSandboxProvider(string workPath, TimeProvider
             LogProvisionFailed(logger, id, e.Message);
             await LocalSandbox.RemoveAsync(folder, cluster, time);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// As root, the server runs as the <c>postgres</c> user, which must be able to traverse every folder above the
+    /// sandbox; a 0700 folder on the way (a home folder, a private temp folder) would make initdb fail obscurely.
+    /// </summary>
+    private static void RequireReachableByServer(string path)
+    {
+        if (!ChildProcess.IsRoot)
+        {
+            return;
+        }
+
+        for (var folder = new DirectoryInfo(path); folder is not null; folder = folder.Parent)
+        {
+            if (folder.Exists && (folder.UnixFileMode & UnixFileMode.OtherExecute) == 0)
+            {
+                throw new InvalidOperationException(
+                    $"Sandbox:WorkPath {path}: the sandbox server runs as the postgres user, which cannot enter {folder.FullName} (mode {Convert.ToString((int)folder.UnixFileMode, 8)}); "
+                    + "choose a WorkPath every user may traverse, e.g. /var/lib/backupdr/sandboxes.");
+            }
         }
     }
 

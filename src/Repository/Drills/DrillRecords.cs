@@ -29,7 +29,7 @@ internal static class DrillRecords
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Converters = { new JsonStringEnumConverter() },
     };
 
     public static byte[] Serialize(DrillRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, Options);
