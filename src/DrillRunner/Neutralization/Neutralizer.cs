@@ -85,7 +85,8 @@ internal static class Neutralizer
             steps.Add(new NeutralizationStep(name, await command.ExecuteNonQueryAsync(cancellationToken), null));
         }
 
-        await Step("outgoing mail servers off", ["ir_mail_server.active"], "UPDATE ir_mail_server SET active = false WHERE active IS DISTINCT FROM false");
+        await Step("outgoing mail servers off", ["ir_mail_server.active", "ir_mail_server.smtp_host"],
+            "UPDATE ir_mail_server SET active = false WHERE active IS DISTINCT FROM false AND smtp_host IS DISTINCT FROM @host", ("host", DummyMailHost));
         await Step("dummy outgoing mail server (host invalid)",
             ["ir_mail_server.smtp_host", "ir_mail_server.smtp_port", "ir_mail_server.smtp_encryption", "ir_mail_server.smtp_authentication"],
             """
