@@ -65,7 +65,7 @@ internal sealed class SectionReader
             return null;
         }
 
-        if (!decimal.TryParse(value, NumberStyles.Number, CultureInfo.InvariantCulture, out var number))
+        if (!decimal.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
         {
             Error(Path(section, key), $"'{value}' is not a number");
             return null;
