@@ -98,8 +98,11 @@ internal static class Neutralizer
         await Step("incoming mail servers off", ["fetchmail_server.active"], "UPDATE fetchmail_server SET active = false WHERE active IS DISTINCT FROM false");
         await Step("mail templates detached from mail servers", ["mail_template.mail_server_id"],
             "UPDATE mail_template SET mail_server_id = NULL WHERE mail_server_id IS NOT NULL");
-        await Step("scheduled actions off (autovacuum kept)", ["ir_cron.active", "ir_model_data.res_id"],
-            $"UPDATE ir_cron SET active = false WHERE active IS DISTINCT FROM false AND id NOT IN ({OdooSchema.AutovacuumCronIds})");
+        // Without ir_model_data the autovacuum job cannot be told apart: then every scheduled action goes off.
+        await Step("scheduled actions off (autovacuum kept)", ["ir_cron.active"],
+            schema.Has("ir_model_data.res_id")
+                ? $"UPDATE ir_cron SET active = false WHERE active IS DISTINCT FROM false AND id NOT IN ({OdooSchema.AutovacuumCronIds})"
+                : "UPDATE ir_cron SET active = false WHERE active IS DISTINCT FROM false");
         await Step("payment providers not live (is_live)", ["payment_provider.is_live"], "UPDATE payment_provider SET is_live = false WHERE is_live");
         await Step("payment providers disabled (state)", ["payment_provider.state"],
             "UPDATE payment_provider SET state = 'disabled' WHERE state NOT IN ('test', 'disabled')");

@@ -83,6 +83,20 @@ public sealed class NeutralizationTests(PostgresFixture postgres) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task Neutralize_WithoutIrModelData_TurnsEveryCronOffAndPassesTheProbe()
+    {
+        var backupId = await _scenario.BackupAsync();
+        var into = _scenario.NewDatabase();
+        await _scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into);
+        await DrillTests.ExecuteAsync(into, "DROP TABLE ir_model_data", Token);
+
+        await Neutralizer.NeutralizeAsync(into, baseUrl: null, [], Token);
+
+        (await ScalarAsync<long>(into, "SELECT count(*) FROM ir_cron WHERE active")).ShouldBe(0);
+        (await NeutralizationProbe.CheckAsync(into, Token)).Status.ShouldBe(ProbeStatus.Passed);
+    }
+
+    [Fact]
     public async Task Neutralize_RunTwice_ChangesNothingTheSecondTime()
     {
         var backupId = await _scenario.BackupAsync();
