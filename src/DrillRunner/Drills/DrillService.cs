@@ -93,11 +93,8 @@ internal sealed partial class DrillService(
             phases.Begin(DrillPhase.Probes);
             var context = new ProbeContext(sandbox.ConnectionString(database), database, manifest, evidence,
                 restored.Filestore is null ? null : sandbox.FilestorePath, restored.FilestoreSkipped?.Reason, target, restored.Neutralization.Baseline);
-            var run = await new ProbeRunner(time).RunAsync(DrillProbes.For(target, http), context, p =>
-            {
-                probes.Add(p);
-                observer?.ProbeEnded(p);
-            }, cancellationToken);
+            var run = await new ProbeRunner(time).RunAsync(DrillProbes.For(target, http), context, observer is null ? null : observer.ProbeEnded, cancellationToken);
+            probes.AddRange(run.Records);
             criticalPassedAt = run.CriticalPassedAt;
             phases.End($"{run.Records.Count(p => p.Status == ProbeStatus.Passed)} of {run.Records.Count} probes passed");
         }

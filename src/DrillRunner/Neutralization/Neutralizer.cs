@@ -54,16 +54,7 @@ internal static class Neutralizer
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         var schema = await OdooSchema.ReadAsync(connection, cancellationToken);
-        var baseline = new List<DumpedTable>();
-        await using (var settings = new NpgsqlCommand(DatabaseEvidence.PgDumpOutputSettings, connection, transaction))
-        {
-            await settings.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        foreach (var table in evidence.Where(Changes))
-        {
-            baseline.Add(await DatabaseEvidence.FingerprintAsync(connection, table.Table, table.Columns, cancellationToken) ?? table with { Rows = -1, Fingerprint = "missing" });
-        }
+        var baseline = await DatabaseEvidence.FingerprintTablesAsync(connection, evidence.Where(Changes).ToList(), cancellationToken);
 
         var steps = new List<NeutralizationStep>();
 

@@ -166,7 +166,7 @@ internal sealed class LocalSandbox : ISandbox
 
         if (cluster is not null)
         {
-            await cluster.DestroyAsync(timeout.Token);
+            await cluster.DestroyAsync(timeout.Token, immediate: true);
         }
 
         if (Directory.Exists(folder))
