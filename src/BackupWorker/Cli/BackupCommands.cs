@@ -7,6 +7,7 @@ using BackupDr.DrillRunner.Probes;
 using BackupDr.DrillRunner.Restore;
 using BackupDr.Repository.Drills;
 using BackupDr.Repository.Backups;
+using BackupDr.Repository.Crypto;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Cli;
@@ -54,12 +55,11 @@ internal sealed partial class BackupDrCli
         var store = invocation.OpenStore();
         var manifests = await BackupCatalog.ListAsync(store, only, cancellationToken);
 
-        // Drill records are sealed with a key derived from the master key: with the passphrase at hand every seal is
-        // checked (a damaged or forged record fails the listing); without it they are listed as unchecked.
-        var repositoryOptions = invocation.Options.Repository;
-        using var repository = repositoryOptions.PassphraseFile.Length > 0 || repositoryOptions.Passphrase.Length > 0
-            ? await invocation.OpenRepositoryAsync(cancellationToken)
-            : null;
+        // Drill records are sealed with a key derived from the master key: when the passphrase opens the repository
+        // every seal is checked (a damaged or forged record fails the listing); otherwise the listing, a catalog read,
+        // still works and says the seals were not checked.
+        var (repository, sealsNotChecked) = await OpenForSealsAsync(invocation, manifests.Count, cancellationToken);
+        using var opened = repository;
         var drills = await DrillRecords.ListAsync(store, only, repository?.MasterKey, cancellationToken);
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"{"TARGET",-24} {"BACKUP",-28} {"RECOVERY POINT (UTC)",-20} {"STORED",10}  ODOO");
@@ -78,8 +78,7 @@ internal sealed partial class BackupDrCli
                 $"{d.Target,-24} {d.DrillId,-28} {d.BackupId,-28} {d.Outcome,-15} {(d.Rto.AchievedSeconds is { } rto ? DrillVerdict.Format(rto) : "-"),9} {(d.Rpo.AchievedSeconds is { } rpo ? DrillVerdict.Format(rpo) : "-"),12}");
         }
 
-        text.Append(CultureInfo.InvariantCulture,
-            $"{drills.Count} drill(s){(repository is null && drills.Count > 0 ? "; seals not checked (no passphrase configured)" : "")}");
+        text.Append(CultureInfo.InvariantCulture, $"{drills.Count} drill(s){(sealsNotChecked is not null && drills.Count > 0 ? $"; seals not checked ({sealsNotChecked})" : "")}");
         return invocation.Output.Success(
             new JsonObject
             {
@@ -107,6 +106,30 @@ internal sealed partial class BackupDrCli
                 }).ToArray()),
             },
             text.ToString());
+    }
+
+    /// <summary>The repository, to check drill record seals, or why it cannot be opened (no passphrase, a wrong one).</summary>
+    private static async Task<(BackupRepository? Repository, string? NotChecked)> OpenForSealsAsync(
+        CommandInvocation invocation, int backups, CancellationToken cancellationToken)
+    {
+        var options = invocation.Options.Repository;
+        if (options.PassphraseFile.Length == 0 && options.Passphrase.Length == 0)
+        {
+            return (null, "no passphrase configured");
+        }
+
+        try
+        {
+            return (await invocation.OpenRepositoryAsync(cancellationToken), null);
+        }
+        catch (WrongPassphraseException)
+        {
+            return (null, "the passphrase does not open this repository");
+        }
+        catch (RepositoryNotFoundException) when (backups == 0)
+        {
+            return (null, "no repository yet");
+        }
     }
 
     private async Task<int> VerifyAsync(CommandInvocation invocation, CancellationToken cancellationToken)
@@ -160,7 +183,7 @@ internal sealed partial class BackupDrCli
             Check: !invocation.Parse.GetValue(_restoreNoCheck));
         Directory.CreateDirectory(options.WorkPath);
         var restored = await new CliProgress(_environment).RunAsync($"restore {target.Name}/{manifest.BackupId}", progress =>
-            pipeline.RunAsync(repository, new RestoreRequest(manifest, invocation.Parse.GetRequiredValue(_restoreInto), options, FilestoreInto: null, neutralize),
+            pipeline.RunAsync(repository, new RestoreRequest(manifest, RestoreInto.Ready(invocation.Parse.GetRequiredValue(_restoreInto)), options, FilestoreInto: null, neutralize),
                 new Progress<RestoreProgress>(p => progress.Report((p.Phase.ToString().ToLowerInvariant(), p.Bytes))), cancellationToken));
         var result = restored.Database;
 

@@ -60,25 +60,32 @@ internal sealed partial class DrillService(
         var probes = new List<ProbeRecord>();
         string? error = null;
         long? criticalPassedAt = null;
-        var sandboxRecord = new SandboxRecord(sandboxes.Kind, "", "");
         var pgRestoreVersion = "";
         ISandbox? sandbox = null;
+        Task? starting = null;
         try
         {
-            phases.Begin(DrillPhase.Provision);
+            // Provision: the sandbox's folders now, its server in the background while the dump downloads.
+            observer?.PhaseStarted(DrillPhase.Provision);
+            var provisionStarted = time.GetTimestamp();
             sandbox = await sandboxes.ProvisionAsync(new SandboxRequest(drillId, target.Name, major), cancellationToken);
-            sandboxRecord = new SandboxRecord(sandbox.Kind, sandbox.Id, sandbox.ServerVersion);
+            starting = StartAsync(sandbox, phases, provisionStarted, cancellationToken);
             pgRestoreVersion = await PgRestore.VersionAsync(major, cancellationToken);
-            phases.End($"PostgreSQL {sandbox.ServerVersion} on 127.0.0.1 and a unix socket; archiving and replication off");
 
             var database = manifest.Source.Database;
             var jobs = DatabaseRestoreOptions.DefaultJobs;
             phases.Begin(DrillPhase.Download);
             using var dataKey = BackupCatalog.OpenDataKey(repository.MasterKey, manifest);
             var evidence = await BackupEvidence.ReadAsync(repository.Store, manifest, dataKey, cancellationToken);
+            var ready = sandbox;
+            var into = new RestoreInto(async _ =>
+            {
+                await starting;
+                return ready.ConnectionString(database);
+            }, DownloadWhileStarting: true);
             var restored = await pipeline.RunAsync(
                 repository,
-                new RestoreRequest(manifest, sandbox.ConnectionString(database), new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
+                new RestoreRequest(manifest, into, new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
                     sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url, evidence.Tables),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
@@ -108,7 +115,15 @@ internal sealed partial class DrillService(
             // Drill boundary: whatever stopped the restore (damaged backup, missing binaries, a failed pg_restore) is
             // the drill's finding, recorded as Failed with its message, never a green run.
             error = e.Message;
-            phases.Fail(e.Message);
+            if (sandbox is null || starting is { IsFaulted: true })
+            {
+                phases.Failed(DrillPhase.Provision, e.Message);
+            }
+            else
+            {
+                phases.Fail(e.Message);
+            }
+
             LogFailed(logger, e, drillId, target.Name, manifest.BackupId);
         }
         finally
@@ -117,7 +132,15 @@ internal sealed partial class DrillService(
             {
                 await sandbox.TeardownAsync(CancellationToken.None);
             }
+
+            if (starting is not null)
+            {
+                // Observed here: its failure, if any, is already the drill's error or was caused by the teardown.
+                await starting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
+
+        var sandboxRecord = new SandboxRecord(sandbox?.Kind ?? sandboxes.Kind, sandbox?.Id ?? "", sandbox?.ServerVersion ?? "");
 
         var isNewest = backups.Count > 0 && backups[0].BackupId == manifest.BackupId;
         // Achieved RTO: from drill start until every critical probe passed; not achieved when the copy was not proven.
@@ -160,6 +183,14 @@ internal sealed partial class DrillService(
         await DrillRecords.WriteAsync(repository.Store, repository.MasterKey, record, cancellationToken);
         LogFinished(logger, drillId, target.Name, manifest.BackupId, outcome, rto.AchievedSeconds, rpo.AchievedSeconds);
         return DrillRecords.Seal(record, repository.MasterKey);
+    }
+
+    /// <summary>Starts the sandbox's server and records the Provision phase (from the folders to a server that answers).</summary>
+    private static async Task StartAsync(ISandbox sandbox, PhaseClock phases, long provisionStarted, CancellationToken cancellationToken)
+    {
+        await sandbox.StartAsync(cancellationToken);
+        phases.Completed(DrillPhase.Provision, provisionStarted,
+            $"PostgreSQL {sandbox.ServerVersion} on 127.0.0.1 and a unix socket; archiving and replication off; started while the dump downloaded");
     }
 
     private static async Task<(BackupManifest Manifest, string Selection, string Reason)> SelectAsync(

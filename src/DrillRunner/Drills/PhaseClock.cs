@@ -2,7 +2,11 @@ using BackupDr.Repository.Drills;
 
 namespace BackupDr.DrillRunner.Drills;
 
-/// <summary>Times the drill's phases with the <see cref="TimeProvider"/> and tells the observer as they start and end.</summary>
+/// <summary>
+/// Times the drill's phases with the <see cref="TimeProvider"/> and tells the observer as they start and end. One phase
+/// runs in the foreground (<see cref="Begin"/>/<see cref="End"/>); a phase running beside it (the sandbox's server
+/// starting during the download) is recorded with <see cref="Completed"/>. Safe to call from two threads.
+/// </summary>
 internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
 {
     private readonly List<DrillPhaseRecord> _records = [];
@@ -12,7 +16,16 @@ internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
     public DrillPhase? Current { get; private set; }
 
     /// <summary>The phases so far, in execution order.</summary>
-    public IReadOnlyList<DrillPhaseRecord> Records => _records.OrderBy(r => r.Phase).ToList();
+    public IReadOnlyList<DrillPhaseRecord> Records
+    {
+        get
+        {
+            lock (_records)
+            {
+                return _records.OrderBy(r => r.Phase).ToList();
+            }
+        }
+    }
 
     public void Begin(DrillPhase phase)
     {
@@ -28,6 +41,25 @@ internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
 
     public void Skipped(DrillPhase phase, string reason) => Add(new DrillPhaseRecord(phase, PhaseStatus.Skipped, 0, $"skipped: {reason}"));
 
+    /// <summary>Records a background phase that started at <paramref name="startedAt"/> (a <see cref="TimeProvider"/> timestamp).</summary>
+    public void Completed(DrillPhase phase, long startedAt, string detail) =>
+        Add(new DrillPhaseRecord(phase, PhaseStatus.Completed, Math.Round(time.GetElapsedTime(startedAt).TotalSeconds, 3), detail));
+
+    /// <summary>Records a background phase as failed, unless it already has a record.</summary>
+    public void Failed(DrillPhase phase, string error)
+    {
+        lock (_records)
+        {
+            if (_records.Any(r => r.Phase == phase))
+            {
+                return;
+            }
+        }
+
+        Add(new DrillPhaseRecord(phase, PhaseStatus.Failed, 0, error));
+        Fail(error);
+    }
+
     private void Close(PhaseStatus status, string? detail)
     {
         if (Current is not { } phase)
@@ -41,7 +73,10 @@ internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
 
     private void Add(DrillPhaseRecord record)
     {
-        _records.Add(record);
-        observer?.PhaseEnded(record);
+        lock (_records)
+        {
+            _records.Add(record);
+            observer?.PhaseEnded(record);
+        }
     }
 }

@@ -23,7 +23,7 @@ internal interface IFilestoreRestore
 /// <param name="BaseUrl">Where links in a neutralized copy point (the sandbox's Odoo), or null for a marked dead URL.</param>
 /// <param name="Evidence">The backup's table evidence, for the neutralization baseline (drills); empty otherwise.</param>
 internal sealed record RestoreRequest(
-    BackupManifest Manifest, string IntoConnectionString, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
+    BackupManifest Manifest, RestoreInto Into, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
     string? BaseUrl = null, IReadOnlyList<DumpedTable>? Evidence = null);
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
@@ -56,7 +56,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
     {
         // A database that does not match its evidence is still completed and neutralized: the caller reports the
         // mismatch, and a copy left behind must never be a live one.
-        var restored = await database.RestoreAsync(repository, request.Manifest, request.IntoConnectionString, request.Database, progress, cancellationToken);
+        var restored = await database.RestoreAsync(repository, request.Manifest, request.Into, request.Database, progress, cancellationToken);
 
         var clock = time.GetTimestamp();
         FilestoreRestoreResult? files = null;

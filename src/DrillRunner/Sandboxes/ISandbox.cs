@@ -17,7 +17,7 @@ internal interface ISandbox : IAsyncDisposable
 
     string Id { get; }
 
-    /// <summary>The sandbox server's <c>server_version</c>.</summary>
+    /// <summary>The sandbox server's <c>server_version</c>; known once <see cref="StartAsync"/> completed.</summary>
     string ServerVersion { get; }
 
     /// <summary>Where the filestore is restored (Odoo layout <c>&lt;sha1[0:2]&gt;/&lt;sha1&gt;</c>).</summary>
@@ -26,10 +26,16 @@ internal interface ISandbox : IAsyncDisposable
     /// <summary>A private folder (0700) for the decrypted dump and other temporary files; gone after teardown.</summary>
     string StagingPath { get; }
 
-    /// <summary>A superuser connection string for <paramref name="database"/> on the sandbox server (no password: local trust).</summary>
+    /// <summary>
+    /// Brings the sandbox's PostgreSQL server up (the slow part of provisioning: initdb and start), so a drill can
+    /// download the backup meanwhile. Called once.
+    /// </summary>
+    Task StartAsync(CancellationToken cancellationToken);
+
+    /// <summary>A superuser connection string for <paramref name="database"/> on the started server (no password: local trust).</summary>
     string ConnectionString(string database);
 
-    /// <summary>Stops the server and deletes everything the sandbox holds. Idempotent.</summary>
+    /// <summary>Stops a start in progress, stops the server and deletes everything the sandbox holds. Idempotent.</summary>
     Task TeardownAsync(CancellationToken cancellationToken);
 }
 
@@ -39,7 +45,8 @@ internal interface ISandboxProvider
     string Kind { get; }
 
     /// <summary>
-    /// A ready sandbox. On failure or cancellation nothing is left behind.
+    /// A sandbox whose folders exist and whose server is not started yet (<see cref="ISandbox.StartAsync"/>). On
+    /// failure or cancellation nothing is left behind.
     /// </summary>
     /// <exception cref="Repository.Postgres.PostgresToolMissingException">The backup's PostgreSQL major is not installed.</exception>
     Task<ISandbox> ProvisionAsync(SandboxRequest request, CancellationToken cancellationToken);

@@ -11,7 +11,7 @@ namespace BackupDr.DrillRunner.Sandboxes;
 /// archive or restore command, and no WAL senders or replication slots: a restored copy can neither ship WAL into a
 /// production archive nor act as, or follow, a replica. Nothing in a sandbox knows the source's address.
 /// </summary>
-internal sealed partial class LocalSandboxProvider(string workPath, TimeProvider time, ILogger<LocalSandboxProvider> logger) : ISandboxProvider
+internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, ILogger<LocalSandboxProvider> logger) : ISandboxProvider
 {
     public const string FolderPrefix = "sbx-";
 
@@ -38,24 +38,18 @@ internal sealed partial class LocalSandboxProvider(string workPath, TimeProvider
         var folder = Path.Combine(WorkPath, id);
         Directory.CreateDirectory(WorkPath);
         Directory.CreateDirectory(folder);
-        PostgresCluster? cluster = null;
         try
         {
             await SandboxOwner.Current(request.DrillId, request.Target, time.GetUtcNow()).WriteAsync(folder, cancellationToken);
-            var staging = Directory.CreateDirectory(Path.Combine(folder, "staging"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            var filestore = Directory.CreateDirectory(Path.Combine(folder, "filestore"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            var options = new PostgresClusterOptions { Settings = IsolationSettings, TimeProvider = time };
-            cluster = await PostgresCluster.CreateAsync(request.PostgresMajor, Path.Combine(folder, "pg"), options, cancellationToken);
-            await cluster.StartAsync(cancellationToken);
-            var version = await ServerVersionAsync(cluster, cancellationToken);
-            LogProvisioned(logger, id, request.PostgresMajor, cluster.Port, folder);
-            return new LocalSandbox(id, folder, cluster, version, staging.FullName, filestore.FullName, time);
+            const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+            var staging = Directory.CreateDirectory(Path.Combine(folder, "staging"), Private);
+            var filestore = Directory.CreateDirectory(Path.Combine(folder, "filestore"), Private);
+            return new LocalSandbox(id, folder, request.PostgresMajor, staging.FullName, filestore.FullName, time, logger);
         }
-        catch (Exception e)
+        catch (Exception)
         {
             // Provisioning failed or was cancelled: leave nothing behind, whatever the cause (then report it unchanged).
-            LogProvisionFailed(logger, id, e.Message);
-            await LocalSandbox.RemoveAsync(folder, cluster, time);
+            await LocalSandbox.RemoveAsync(folder, cluster: null, time);
             throw;
         }
     }
@@ -82,57 +76,76 @@ internal sealed partial class LocalSandboxProvider(string workPath, TimeProvider
         }
     }
 
-    private static async Task<string> ServerVersionAsync(PostgresCluster cluster, CancellationToken cancellationToken)
-    {
-        var builder = cluster.ConnectionString();
-        builder.Pooling = false;
-        await using var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection.ServerVersion;
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId}: PostgreSQL {Major} on 127.0.0.1:{Port}, in {Folder}")]
-    private static partial void LogProvisioned(ILogger logger, string sandboxId, int major, int port, string folder);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox {SandboxId} could not be provisioned, removing what was made: {Error}")]
-    private static partial void LogProvisionFailed(ILogger logger, string sandboxId, string error);
 }
 
 /// <summary>A provisioned local sandbox; see <see cref="LocalSandboxProvider"/>.</summary>
-internal sealed class LocalSandbox : ISandbox
+internal sealed partial class LocalSandbox : ISandbox
 {
     /// <summary>How long teardown may take once the drill's own token is gone (teardown must run after cancellation).</summary>
     private static readonly TimeSpan TeardownTimeout = TimeSpan.FromMinutes(2);
 
-    private readonly PostgresCluster _cluster;
     private readonly string _folder;
+    private readonly int _major;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _starting;
+    private PostgresCluster? _cluster;
     private bool _tornDown;
 
-    internal LocalSandbox(string id, string folder, PostgresCluster cluster, string serverVersion, string stagingPath, string filestorePath, TimeProvider time)
+    internal LocalSandbox(string id, string folder, int major, string stagingPath, string filestorePath, TimeProvider time, ILogger logger)
     {
         Id = id;
         _folder = folder;
-        _cluster = cluster;
-        ServerVersion = serverVersion;
+        _major = major;
         StagingPath = stagingPath;
         FilestorePath = filestorePath;
         _time = time;
+        _logger = logger;
     }
 
     public string Kind => "local";
 
     public string Id { get; }
 
-    public string ServerVersion { get; }
+    public string ServerVersion { get; private set; } = "";
 
     public string FilestorePath { get; }
 
     public string StagingPath { get; }
 
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_tornDown, this);
+        if (_starting is not null)
+        {
+            throw new InvalidOperationException($"sandbox {Id} is already started");
+        }
+
+        _starting = StartServerAsync(cancellationToken);
+        return _starting;
+    }
+
+    private async Task StartServerAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        var options = new PostgresClusterOptions { Settings = LocalSandboxProvider.IsolationSettings, TimeProvider = _time };
+        _cluster = await PostgresCluster.CreateAsync(_major, Path.Combine(_folder, "pg"), options, linked.Token);
+        await _cluster.StartAsync(linked.Token);
+        var builder = _cluster.ConnectionString();
+        builder.Pooling = false;
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(linked.Token);
+        ServerVersion = connection.ServerVersion;
+        LogStarted(_logger, Id, _major, _cluster.Port, _folder);
+    }
+
     public string ConnectionString(string database)
     {
-        var builder = _cluster.ConnectionString(database);
+        var cluster = _cluster is not null && _starting is { IsCompletedSuccessfully: true }
+            ? _cluster
+            : throw new InvalidOperationException($"sandbox {Id} is not started");
+        var builder = cluster.ConnectionString(database);
         builder.ApplicationName = "backupdr-drill";
         return builder.ConnectionString;
     }
@@ -144,10 +157,19 @@ internal sealed class LocalSandbox : ISandbox
             return;
         }
 
-        // Pooled connections to the sandbox would hold the server up during its fast shutdown.
+        if (_starting is not null)
+        {
+            // A start still running (the drill failed meanwhile) is stopped and awaited before its folder goes;
+            // its own failure, if any, is not the drill's finding.
+            await _stop.CancelAsync();
+            await _starting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        // Pooled connections to the sandbox would hold the server up during its shutdown.
         NpgsqlConnection.ClearAllPools();
         await RemoveAsync(_folder, _cluster, _time);
         _tornDown = true;
+        _stop.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await TeardownAsync(CancellationToken.None);
@@ -174,4 +196,7 @@ internal sealed class LocalSandbox : ISandbox
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId}: PostgreSQL {Major} on 127.0.0.1:{Port}, in {Folder}")]
+    private static partial void LogStarted(ILogger logger, string sandboxId, int major, int port, string folder);
 }

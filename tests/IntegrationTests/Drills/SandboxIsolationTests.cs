@@ -60,6 +60,7 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : IAsyncLife
     {
         var provider = new LocalSandboxProvider(_scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
         await using var sandbox = await provider.ProvisionAsync(new SandboxRequest("20261123T120000000Z-abcdef", "acme-prod", PostgresFixture.Major), Token);
+        await sandbox.StartAsync(Token);
         await using var connection = new NpgsqlConnection(sandbox.ConnectionString("postgres"));
         await connection.OpenAsync(Token);
 
@@ -100,6 +101,8 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : IAsyncLife
         var provider = new LocalSandboxProvider(_scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
         var crashed = await provider.ProvisionAsync(new SandboxRequest("20261123T120000000Z-dead00", "acme-prod", PostgresFixture.Major), Token);
         await using var live = await provider.ProvisionAsync(new SandboxRequest("20261123T120000000Z-a11ve0", "acme-prod", PostgresFixture.Major), Token);
+        await crashed.StartAsync(Token);
+        await live.StartAsync(Token);
         var crashedFolder = Path.Combine(_scenario.SandboxPath, crashed.Id);
         // What a killed drill leaves: the server still running (pg_ctl detached it), the owner process gone.
         var owner = SandboxOwner.Read(crashedFolder)!;
