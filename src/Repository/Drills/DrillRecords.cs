@@ -70,24 +70,11 @@ internal static class DrillRecords
     /// <exception cref="CorruptObjectException">Not a drill record, stored under another name, or (with a master key) a seal that does not verify.</exception>
     public static async Task<DrillRecord> ReadAsync(IObjectStore store, ObjectKey key, MasterKey? masterKey, CancellationToken cancellationToken)
     {
-        await using var stream = await store.OpenReadAsync(key, cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > RecordMaxBytes)
-            {
-                throw new CorruptObjectException(key.Value, $"larger than {RecordMaxBytes} bytes: not a drill record");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
+        var bytes = await BackupCatalog.ReadSmallObjectAsync(store, key, RecordMaxBytes, "a drill record", cancellationToken);
         DrillRecord? record;
         try
         {
-            record = JsonSerializer.Deserialize<DrillRecord>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Options);
+            record = JsonSerializer.Deserialize<DrillRecord>(bytes, Options);
         }
         catch (JsonException e)
         {

@@ -10,26 +10,14 @@ namespace BackupDr.IntegrationTests.Drills;
 /// Drills end to end on the demo Odoo database: a good backup passes, damage in the restored copy or an unbalanced
 /// ledger fails it, an interrupted drill leaves nothing behind, and the sandbox is the only server a drill touches.
 /// </summary>
-public sealed class DrillTests(PostgresFixture postgres) : IAsyncLifetime
+public sealed class DrillTests(PostgresFixture postgres) : DrillScenarioTests(postgres)
 {
-    private BackupScenario _scenario = null!;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _scenario = await BackupScenario.CreateAsync(postgres, path => Task.FromResult(RepositorySetup.Local(path)), Token);
-        await _scenario.RunJsonAsync("repo", "init");
-    }
-
-    public ValueTask DisposeAsync() => _scenario.DisposeAsync();
-
     [Fact]
     public async Task Drill_GoodBackup_PassesWritesSealedRecordAndLeavesNothing()
     {
-        var backupId = await _scenario.BackupAsync();
+        var backupId = await Scenario.BackupAsync();
 
-        var result = await _scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
+        var result = await Scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
 
         result.ExitCode.ShouldBe(0, result.ToString());
         var record = result.Json;
@@ -55,27 +43,27 @@ public sealed class DrillTests(PostgresFixture postgres) : IAsyncLifetime
         record["rto"]!["met"]!.GetValue<bool>().ShouldBeTrue();
         record["rpo"]!["met"]!.GetValue<bool>().ShouldBeTrue();
 
-        var listed = (await _scenario.RunJsonAsync("list"))["drills"]!.AsArray().ShouldHaveSingleItem()!;
+        var listed = (await Scenario.RunJsonAsync("list"))["drills"]!.AsArray().ShouldHaveSingleItem()!;
         listed["drillId"]!.GetValue<string>().ShouldBe(record["drillId"]!.GetValue<string>());
         listed["outcome"]!.GetValue<string>().ShouldBe("Passed");
         listed["sealChecked"]!.GetValue<bool>().ShouldBeTrue();
-        DrillHarness.Leftovers(_scenario).ShouldBeEmpty();
-        DrillHarness.ProcessesMentioning(_scenario.SandboxPath).ShouldBeEmpty();
-        (await ScalarAsync<long>(_scenario.Source.ConnectionString, "SELECT count(*) FROM ir_cron WHERE active")).ShouldBeGreaterThan(1,
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
+        DrillHarness.ProcessesMentioning(Scenario.SandboxPath).ShouldBeEmpty();
+        (await ScalarAsync<long>(Scenario.Source.ConnectionString, "SELECT count(*) FROM ir_cron WHERE active")).ShouldBeGreaterThan(1,
             "the source itself is never neutralized");
     }
 
     [Fact]
     public async Task Drill_RowAlteredInSandboxBeforeProbes_FailsFingerprints()
     {
-        await _scenario.BackupAsync();
+        await Scenario.BackupAsync();
         var observer = new TestDrillObserver
         {
             OnSandboxReady = (sandbox, database, ct) =>
                 ExecuteAsync(sandbox.ConnectionString(database), "UPDATE res_partner SET name = name || ' (altered)' WHERE id = (SELECT max(id) FROM res_partner)", ct),
         };
 
-        var record = await DrillHarness.RunAsync(_scenario, observer, Token);
+        var record = await DrillHarness.RunAsync(Scenario, observer, Token);
 
         record.Outcome.ShouldBe(DrillOutcome.Failed);
         var fingerprints = record.Probes.Single(p => p.Name == "fingerprints");
@@ -83,19 +71,19 @@ public sealed class DrillTests(PostgresFixture postgres) : IAsyncLifetime
         fingerprints.Details.ShouldContain("table public.res_partner has the same row count but different content");
         record.Rto.AchievedSeconds.ShouldBeNull();
         record.Reasons.ShouldContain(r => r.StartsWith("critical probe fingerprints failed", StringComparison.Ordinal));
-        DrillHarness.Leftovers(_scenario).ShouldBeEmpty();
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
     }
 
     [Fact]
     public async Task Drill_UnbalancedPostedMove_FailsLedgerButNotFingerprints()
     {
-        await ExecuteAsync(_scenario.Source.ConnectionString, """
+        await ExecuteAsync(Scenario.Source.ConnectionString, """
             UPDATE account_move_line SET debit = debit + 1
             WHERE id = (SELECT min(l.id) FROM account_move_line l JOIN account_move m ON m.id = l.move_id WHERE m.state = 'posted' AND l.debit > 0)
             """, Token);
-        await _scenario.BackupAsync();
+        await Scenario.BackupAsync();
 
-        var result = await _scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
+        var result = await Scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
 
         result.ExitCode.ShouldBe(1, result.ToString());
         result.Json["outcome"]!.GetValue<string>().ShouldBe("Failed");
@@ -111,7 +99,7 @@ public sealed class DrillTests(PostgresFixture postgres) : IAsyncLifetime
     [InlineData("during the probes")]
     public async Task Drill_Cancelled_LeavesNoSandboxNoServerNoRecord(string when)
     {
-        await _scenario.BackupAsync();
+        await Scenario.BackupAsync();
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Token);
         var observer = new TestDrillObserver
         {
@@ -131,22 +119,22 @@ public sealed class DrillTests(PostgresFixture postgres) : IAsyncLifetime
             },
         };
 
-        await Should.ThrowAsync<OperationCanceledException>(() => DrillHarness.RunAsync(_scenario, observer, cancel.Token));
+        await Should.ThrowAsync<OperationCanceledException>(() => DrillHarness.RunAsync(Scenario, observer, cancel.Token));
 
-        DrillHarness.Leftovers(_scenario).ShouldBeEmpty();
-        DrillHarness.ProcessesMentioning(_scenario.SandboxPath).ShouldBeEmpty();
-        (await _scenario.RunJsonAsync("list"))["drills"]!.AsArray().ShouldBeEmpty();
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
+        DrillHarness.ProcessesMentioning(Scenario.SandboxPath).ShouldBeEmpty();
+        (await Scenario.RunJsonAsync("list"))["drills"]!.AsArray().ShouldBeEmpty();
         Directory.EnumerateDirectories(Path.GetTempPath(), "bdr-pg-*").Where(d => File.Exists(Path.Combine(d, ".s.PGSQL.lock"))
-            && File.ReadAllText(Path.Combine(d, ".s.PGSQL.lock")).Contains(_scenario.SandboxPath, StringComparison.Ordinal)).ShouldBeEmpty();
+            && File.ReadAllText(Path.Combine(d, ".s.PGSQL.lock")).Contains(Scenario.SandboxPath, StringComparison.Ordinal)).ShouldBeEmpty();
     }
 
     [Fact]
     public async Task Drill_Sample_DrillsAnOlderBackupWithoutJudgingItsAgeAgainstRpo()
     {
-        var older = await _scenario.BackupAsync();
-        await _scenario.BackupAsync();
+        var older = await Scenario.BackupAsync();
+        await Scenario.BackupAsync();
 
-        var result = await _scenario.RunAsync("drill", "--target", BackupScenario.Target, "--backup", "sample", "--json");
+        var result = await Scenario.RunAsync("drill", "--target", BackupScenario.Target, "--backup", "sample", "--json");
 
         result.ExitCode.ShouldBe(0, result.ToString());
         result.Json["backupId"]!.GetValue<string>().ShouldBe(older);
@@ -159,8 +147,8 @@ public sealed class DrillTests(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task Drill_CustomSqlProbes_PassAndFailAsConfigured()
     {
-        _scenario.WriteConfig(RepositorySetup.Local(_scenario.LocalRepositoryPath).Section.Also("PassphraseFile", Path.Combine(_scenario.Folder, "passphrase")),
-            _scenario.Source.ConnectionString,
+        Scenario.WriteConfig(RepositorySetup.Local(Scenario.LocalRepositoryPath).Section.Also("PassphraseFile", Path.Combine(Scenario.Folder, "passphrase")),
+            Scenario.Source.ConnectionString,
             new JsonObject
             {
                 ["RecencyWindow"] = "1.00:00:00",
@@ -168,9 +156,9 @@ public sealed class DrillTests(PostgresFixture postgres) : IAsyncLifetime
                     new JsonObject { ["Name"] = "two-companies", ["Query"] = "SELECT count(*) FROM res_company", ["Expected"] = "2" },
                     new JsonObject { ["Name"] = "many-partners", ["Query"] = "SELECT count(*) FROM res_partner", ["Min"] = 1000, ["Critical"] = false }),
             });
-        await _scenario.BackupAsync();
+        await Scenario.BackupAsync();
 
-        var result = await _scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
+        var result = await Scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
 
         result.ExitCode.ShouldBe(1, result.ToString());
         result.Json["outcome"]!.GetValue<string>().ShouldBe("PartiallyFailed");

@@ -10,29 +10,17 @@ namespace BackupDr.IntegrationTests.Drills;
 /// Neutralization of a restored demo Odoo database, through <c>backupdr restore --neutralize</c> and directly, and the
 /// probe that proves it (which must catch what the script missed).
 /// </summary>
-public sealed class NeutralizationTests(PostgresFixture postgres) : IAsyncLifetime
+public sealed class NeutralizationTests(PostgresFixture postgres) : DrillScenarioTests(postgres)
 {
-    private BackupScenario _scenario = null!;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _scenario = await BackupScenario.CreateAsync(postgres, path => Task.FromResult(RepositorySetup.Local(path)), Token);
-        await _scenario.RunJsonAsync("repo", "init");
-    }
-
-    public ValueTask DisposeAsync() => _scenario.DisposeAsync();
-
     private static Task<T> ScalarAsync<T>(string connectionString, string sql) => DrillTests.ScalarAsync<T>(connectionString, sql);
 
     [Fact]
     public async Task Restore_WithNeutralize_LeavesNoMailCronOrLivePaymentAndMarksUrls()
     {
-        var backupId = await _scenario.BackupAsync();
-        var into = _scenario.NewDatabase();
+        var backupId = await Scenario.BackupAsync();
+        var into = Scenario.NewDatabase();
 
-        var result = await _scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into, "--neutralize");
+        var result = await Scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into, "--neutralize");
 
         result["neutralized"]!.GetValue<bool>().ShouldBeTrue();
         result["differences"]!.AsArray().ShouldBeEmpty("the evidence is checked before neutralization changes anything");
@@ -46,19 +34,19 @@ public sealed class NeutralizationTests(PostgresFixture postgres) : IAsyncLifeti
         (await ScalarAsync<string>(into, "SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized'")).ShouldBe("true");
         (await ScalarAsync<string>(into, "SELECT value FROM ir_config_parameter WHERE key = 'web.base.url'")).ShouldBe(Neutralizer.MarkedUrl);
         (await ScalarAsync<long>(into, "SELECT count(*) FROM ir_config_parameter WHERE key = 'database.enterprise_code'")).ShouldBe(0);
-        var sourceUuid = await ScalarAsync<string>(_scenario.Source.ConnectionString, "SELECT value FROM ir_config_parameter WHERE key = 'database.uuid'");
+        var sourceUuid = await ScalarAsync<string>(Scenario.Source.ConnectionString, "SELECT value FROM ir_config_parameter WHERE key = 'database.uuid'");
         (await ScalarAsync<string>(into, "SELECT value FROM ir_config_parameter WHERE key = 'database.uuid'")).ShouldNotBe(sourceUuid);
         (await ScalarAsync<string>(into, "SELECT value FROM ir_config_parameter WHERE key = 'backupdr.original.web.base.url'"))
-            .ShouldBe(await ScalarAsync<string>(_scenario.Source.ConnectionString, "SELECT value FROM ir_config_parameter WHERE key = 'web.base.url'"));
+            .ShouldBe(await ScalarAsync<string>(Scenario.Source.ConnectionString, "SELECT value FROM ir_config_parameter WHERE key = 'web.base.url'"));
     }
 
     [Fact]
     public async Task Restore_WithoutNeutralize_KeepsTheProductionSettingsAndSaysSo()
     {
-        var backupId = await _scenario.BackupAsync();
-        var into = _scenario.NewDatabase();
+        var backupId = await Scenario.BackupAsync();
+        var into = Scenario.NewDatabase();
 
-        var result = await _scenario.RunAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into);
+        var result = await Scenario.RunAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into);
 
         result.ExitCode.ShouldBe(0, result.ToString());
         result.Output.ShouldContain("NOT neutralized");
@@ -68,9 +56,9 @@ public sealed class NeutralizationTests(PostgresFixture postgres) : IAsyncLifeti
     [Fact]
     public async Task Probe_CronReactivatedAfterNeutralization_FailsNamingIt()
     {
-        var backupId = await _scenario.BackupAsync();
-        var into = _scenario.NewDatabase();
-        await _scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into, "--neutralize");
+        var backupId = await Scenario.BackupAsync();
+        var into = Scenario.NewDatabase();
+        await Scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into, "--neutralize");
         (await NeutralizationProbe.CheckAsync(into, Token)).Status.ShouldBe(ProbeStatus.Passed);
 
         await DrillTests.ExecuteAsync(into, "UPDATE ir_cron SET active = true WHERE cron_name = 'Mail: Email Queue Manager'", Token);
@@ -85,9 +73,9 @@ public sealed class NeutralizationTests(PostgresFixture postgres) : IAsyncLifeti
     [Fact]
     public async Task Neutralize_WithoutIrModelData_TurnsEveryCronOffAndPassesTheProbe()
     {
-        var backupId = await _scenario.BackupAsync();
-        var into = _scenario.NewDatabase();
-        await _scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into);
+        var backupId = await Scenario.BackupAsync();
+        var into = Scenario.NewDatabase();
+        await Scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into);
         await DrillTests.ExecuteAsync(into, "DROP TABLE ir_model_data", Token);
 
         await Neutralizer.NeutralizeAsync(into, baseUrl: null, [], Token);
@@ -99,9 +87,9 @@ public sealed class NeutralizationTests(PostgresFixture postgres) : IAsyncLifeti
     [Fact]
     public async Task Neutralize_RunTwice_ChangesNothingTheSecondTime()
     {
-        var backupId = await _scenario.BackupAsync();
-        var into = _scenario.NewDatabase();
-        await _scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into, "--neutralize");
+        var backupId = await Scenario.BackupAsync();
+        var into = Scenario.NewDatabase();
+        await Scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into, "--neutralize");
 
         var again = await Neutralizer.NeutralizeAsync(into, baseUrl: null, [], Token);
 

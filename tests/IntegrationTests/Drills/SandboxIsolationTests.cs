@@ -13,25 +13,13 @@ namespace BackupDr.IntegrationTests.Drills;
 /// The sandbox is the only server a drill uses (the source may be down), its settings keep a copy from archiving or
 /// replicating, and the janitor removes what a crashed process left while leaving live sandboxes alone.
 /// </summary>
-public sealed class SandboxIsolationTests(PostgresFixture postgres) : IAsyncLifetime
+public sealed class SandboxIsolationTests(PostgresFixture postgres) : DrillScenarioTests(postgres)
 {
-    private BackupScenario _scenario = null!;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _scenario = await BackupScenario.CreateAsync(postgres, path => Task.FromResult(RepositorySetup.Local(path)), Token);
-        await _scenario.RunJsonAsync("repo", "init");
-    }
-
-    public ValueTask DisposeAsync() => _scenario.DisposeAsync();
-
     [Fact]
     public async Task Drill_SourceServerStopped_StillPasses()
     {
         // A source of its own, so that stopping it disturbs no other test.
-        var root = Path.Combine(_scenario.SandboxPath, "..", "source-" + Guid.NewGuid().ToString("N")[..8]);
+        var root = Path.Combine(Scenario.SandboxPath, "..", "source-" + Guid.NewGuid().ToString("N")[..8]);
         await using var source = await PostgresCluster.CreateAsync(PostgresFixture.Major, root, new PostgresClusterOptions(), Token);
         await source.StartAsync(Token);
         await using (var admin = new NpgsqlConnection(source.ConnectionString().ConnectionString))
@@ -42,13 +30,13 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : IAsyncLife
         }
 
         var sourceConnection = source.ConnectionString("odoo_src").ConnectionString;
-        await DemoDatabase.GenerateAsync(sourceConnection, Path.Combine(_scenario.Folder, "own-filestore"), 300, DemoDatabase.DefaultSeed, Token);
-        _scenario.WriteConfig(RepositorySetup.Local(_scenario.LocalRepositoryPath).Section.Also("PassphraseFile", Path.Combine(_scenario.Folder, "passphrase")), sourceConnection);
-        await _scenario.BackupAsync();
+        await DemoDatabase.GenerateAsync(sourceConnection, Path.Combine(Scenario.Folder, "own-filestore"), 300, DemoDatabase.DefaultSeed, Token);
+        Scenario.WriteConfig(RepositorySetup.Local(Scenario.LocalRepositoryPath).Section.Also("PassphraseFile", Path.Combine(Scenario.Folder, "passphrase")), sourceConnection);
+        await Scenario.BackupAsync();
         NpgsqlConnection.ClearAllPools();
         await source.StopAsync(Token);
 
-        var result = await _scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
+        var result = await Scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
 
         result.ExitCode.ShouldBe(0, result.ToString());
         result.Json["outcome"]!.GetValue<string>().ShouldBe("Passed");
@@ -58,7 +46,7 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : IAsyncLife
     [Fact]
     public async Task Provision_LocalSandbox_ListensOnLoopbackWithArchivingAndReplicationOff()
     {
-        var provider = new LocalSandboxProvider(_scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
+        var provider = new LocalSandboxProvider(Scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
         await using var sandbox = await provider.ProvisionAsync(new SandboxRequest("20261123T120000000Z-abcdef", "acme-prod", PostgresFixture.Major), Token);
         await sandbox.StartAsync(Token);
         await using var connection = new NpgsqlConnection(sandbox.ConnectionString("postgres"));
@@ -87,29 +75,29 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : IAsyncLife
     [Fact]
     public async Task Provision_MissingPostgresMajor_NamesThePackageAndLeavesNothing()
     {
-        var provider = new LocalSandboxProvider(_scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
+        var provider = new LocalSandboxProvider(Scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
 
         var error = await Should.ThrowAsync<PostgresToolMissingException>(() => provider.ProvisionAsync(new SandboxRequest("20261123T120000000Z-abcdef", "acme-prod", 9), Token));
 
         error.Message.ShouldContain("postgresql-9");
-        DrillHarness.Leftovers(_scenario).ShouldBeEmpty();
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
     }
 
     [Fact]
     public async Task Sweep_SandboxOfDeadProcess_IsRemovedWithItsServerAndLiveOnesAreKept()
     {
-        var provider = new LocalSandboxProvider(_scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
+        var provider = new LocalSandboxProvider(Scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
         var crashed = await provider.ProvisionAsync(new SandboxRequest("20261123T120000000Z-dead00", "acme-prod", PostgresFixture.Major), Token);
         await using var live = await provider.ProvisionAsync(new SandboxRequest("20261123T120000000Z-a11ve0", "acme-prod", PostgresFixture.Major), Token);
         await crashed.StartAsync(Token);
         await live.StartAsync(Token);
-        var crashedFolder = Path.Combine(_scenario.SandboxPath, crashed.Id);
+        var crashedFolder = Path.Combine(Scenario.SandboxPath, crashed.Id);
         // What a killed drill leaves: the server still running (pg_ctl detached it), the owner process gone.
         var owner = SandboxOwner.Read(crashedFolder)!;
         await (owner with { ProcessId = DeadProcessId() }).WriteAsync(crashedFolder, Token);
         DrillHarness.ProcessesMentioning(crashedFolder).ShouldNotBeEmpty();
 
-        var report = await new SandboxJanitor(_scenario.SandboxPath, TimeProvider.System, NullLogger<SandboxJanitor>.Instance).SweepAsync(Token);
+        var report = await new SandboxJanitor(Scenario.SandboxPath, TimeProvider.System, NullLogger<SandboxJanitor>.Instance).SweepAsync(Token);
 
         report.Removed.ShouldBe([crashed.Id]);
         report.InUse.ShouldBe([live.Id]);
@@ -123,20 +111,20 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : IAsyncLife
     [Fact]
     public async Task Drill_CorruptBackup_IsRecordedAsFailedAndTearsDown()
     {
-        var backupId = await _scenario.BackupAsync();
-        var dump = Path.Combine(_scenario.LocalRepositoryPath, "targets", BackupScenario.Target, "backups", backupId, "database.dump.zst.aesgcm");
+        var backupId = await Scenario.BackupAsync();
+        var dump = Path.Combine(Scenario.LocalRepositoryPath, "targets", BackupScenario.Target, "backups", backupId, "database.dump.zst.aesgcm");
         var bytes = await File.ReadAllBytesAsync(dump, Token);
         bytes[bytes.Length / 2] ^= 0x01;
         await File.WriteAllBytesAsync(dump, bytes, Token);
 
-        var record = await DrillHarness.RunAsync(_scenario, observer: null, Token);
+        var record = await DrillHarness.RunAsync(Scenario, observer: null, Token);
 
         record.Outcome.ShouldBe(DrillOutcome.Failed);
         record.Error.ShouldNotBeNull().ShouldContain("database.dump.zst.aesgcm");
         record.Phases.Single(p => p.Status == PhaseStatus.Failed).Phase.ShouldBe(DrillPhase.Download);
         record.Rto.AchievedSeconds.ShouldBeNull();
-        DrillHarness.Leftovers(_scenario).ShouldBeEmpty();
-        (await _scenario.RunJsonAsync("list"))["drills"]!.AsArray().ShouldHaveSingleItem()!["outcome"]!.GetValue<string>().ShouldBe("Failed");
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
+        (await Scenario.RunJsonAsync("list"))["drills"]!.AsArray().ShouldHaveSingleItem()!["outcome"]!.GetValue<string>().ShouldBe("Failed");
     }
 
     /// <summary>The pid of a process that has exited (a finished child), so the owner check sees it gone.</summary>
