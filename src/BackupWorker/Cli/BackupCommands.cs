@@ -5,9 +5,9 @@ using BackupDr.BackupWorker.Backups;
 using BackupDr.DrillRunner.Drills;
 using BackupDr.DrillRunner.Probes;
 using BackupDr.DrillRunner.Restore;
-using BackupDr.Repository.Drills;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Crypto;
+using BackupDr.Repository.Drills;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Cli;
