@@ -39,7 +39,7 @@ internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
     /// <summary>Marks the running phase failed (nothing when no phase runs).</summary>
     public void Fail(string error) => Close(PhaseStatus.Failed, error);
 
-    public void Skipped(DrillPhase phase, string reason) => Add(new DrillPhaseRecord(phase, PhaseStatus.Skipped, 0, $"skipped: {reason}"));
+    public void Skipped(DrillPhase phase, string reason) => Add(new DrillPhaseRecord(phase, PhaseStatus.Skipped, 0, reason));
 
     /// <summary>Records a background phase that started at <paramref name="startedAt"/> (a <see cref="TimeProvider"/> timestamp).</summary>
     public void Completed(DrillPhase phase, long startedAt, string detail) =>

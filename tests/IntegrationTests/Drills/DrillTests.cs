@@ -94,6 +94,26 @@ public sealed class DrillTests(PostgresFixture postgres) : DrillScenarioTests(po
         result.Json["error"]!.GetValue<string>().ShouldContain("critical probe ledger failed");
     }
 
+    [Fact]
+    public async Task Drill_PostedEntryRemovedInSandbox_FailsLedgerTotals()
+    {
+        await Scenario.BackupAsync();
+        var observer = new TestDrillObserver
+        {
+            OnSandboxReady = (sandbox, database, ct) => ExecuteAsync(sandbox.ConnectionString(database), """
+                DELETE FROM account_move_line WHERE move_id = (SELECT min(id) FROM account_move WHERE state = 'posted' AND company_id = 1)
+                """, ct),
+        };
+
+        var record = await DrillHarness.RunAsync(Scenario, observer, Token);
+
+        var ledger = record.Probes.Single(p => p.Name == "ledger");
+        ledger.Status.ShouldBe(ProbeStatus.Failed);
+        ledger.Details.ShouldStartWith("company 1 ledger debit ");
+        ledger.Details.ShouldNotContain("do not balance", Case.Sensitive, "removing a whole balanced entry keeps the ledger balanced");
+        record.Outcome.ShouldBe(DrillOutcome.Failed);
+    }
+
     [Theory]
     [InlineData("during the database restore")]
     [InlineData("during the probes")]
