@@ -75,7 +75,6 @@ internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, I
             }
         }
     }
-
 }
 
 /// <summary>A provisioned local sandbox; see <see cref="LocalSandboxProvider"/>.</summary>
