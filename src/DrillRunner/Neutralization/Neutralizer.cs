@@ -35,7 +35,7 @@ internal static class Neutralizer
     public const string MarkedUrl = "http://neutralized.invalid";
 
     /// <summary>The tables neutralization may change (public schema).</summary>
-    public static readonly IReadOnlySet<string> ChangedTables = new HashSet<string>(StringComparer.Ordinal)
+    private static readonly HashSet<string> ChangedTables = new HashSet<string>(StringComparer.Ordinal)
     {
         "ir_mail_server", "fetchmail_server", "mail_template", "ir_cron", "payment_provider", "delivery_carrier", "ir_act_server",
         "iap_account", "ir_config_parameter",
