@@ -6,8 +6,10 @@
 #   3. writes BackupDr's local configuration data/demo/backupdr.json (local repository data/demo/repository,
 #      local sandboxes data/demo/sandboxes, passphrase file data/demo/passphrase) with one target, demo-prod;
 #   4. creates the repository (once), backs the database up, verifies the backup, restores it into a new database
-#      (odoo_demo_restored, checked against the backup's row counts, fingerprints and ledger totals), lists backups,
-#      and prints where everything is. The filestore joins the backup with issue [3], drills with issue [4].
+#      (odoo_demo_restored, checked against the backup's row counts, fingerprints and ledger totals), runs a restore
+#      drill of the backup in a local sandbox (a throwaway PostgreSQL cluster: restore, neutralize, probes, RTO and
+#      RPO against the tier) and prints its verdict, lists backups and drills, and prints where everything is.
+#      The filestore joins the backup with issue [3].
 # Knobs: SCALE (journal entries in the demo database, default 2000), DEMO_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,7 +76,10 @@ restored="${connection/Database=odoo_demo/Database=odoo_demo_restored}"
 step "restore $backup_id into a new database (odoo_demo_restored)"
 backupdr restore --target demo-prod --backup "$backup_id" --into "$restored" --force --config "$data/backupdr.json"
 
-step "all backups"
+step "restore drill of $backup_id in a local sandbox (phases on stderr, then the table and the verdict)"
+backupdr drill --target demo-prod --backup "$backup_id" --config "$data/backupdr.json"
+
+step "all backups and drills"
 backupdr list --config "$data/backupdr.json"
 
 step "where things are"
@@ -84,6 +89,7 @@ restored copy        $restored
 demo filestore       $filestore
 BackupDr config      $data/backupdr.json   (backupdr config check --config $data/backupdr.json)
 repository           $data/repository
-sandboxes            $data/sandboxes
+sandboxes            $data/sandboxes   (empty after every drill)
+drill records        $data/repository/targets/demo-prod/drills/
 stop the demo server dotnet tools/OdooDemo/bin/Debug/net10.0/odoo-demo.dll down --data-dir $demo_dir [--purge]
 TXT

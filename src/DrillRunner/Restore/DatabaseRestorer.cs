@@ -16,12 +16,24 @@ internal sealed record DatabaseRestoreOptions(bool Force, int Jobs, string WorkP
     public static int DefaultJobs => Environment.ProcessorCount;
 }
 
+/// <summary>Where a restore writes: a connection string, now or once the target's server is up.</summary>
+/// <param name="DownloadWhileStarting">
+/// Download the dump while <see cref="ConnectionStringAsync"/> runs (a drill's sandbox starting). Otherwise the target
+/// is guarded before anything is downloaded (the runbook).
+/// </param>
+internal sealed record RestoreInto(Func<CancellationToken, Task<string>> ConnectionStringAsync, bool DownloadWhileStarting)
+{
+    public static RestoreInto Ready(string connectionString) => new(_ => Task.FromResult(connectionString), DownloadWhileStarting: false);
+}
+
 internal enum RestorePhase
 {
     Prepare,
     Download,
     Restore,
     Check,
+    Filestore,
+    Neutralize,
 }
 
 /// <summary>Bytes of the dump written to the staging file so far.</summary>
@@ -29,8 +41,9 @@ internal readonly record struct RestoreProgress(RestorePhase Phase, long Bytes, 
 
 /// <param name="Phases">Wall time of each phase, in order.</param>
 /// <param name="Differences">Evidence mismatches; empty when the restore reproduced the backup exactly (or was not checked).</param>
+/// <param name="ConnectionString">The restored database's connection string (as given, without pooling).</param>
 internal sealed record DatabaseRestoreResult(
-    string Database, bool Created, bool Replaced, long DumpBytes, IReadOnlyList<(RestorePhase Phase, TimeSpan Elapsed)> Phases,
+    string Database, string ConnectionString, bool Created, bool Replaced, long DumpBytes, IReadOnlyList<(RestorePhase Phase, TimeSpan Elapsed)> Phases,
     bool Checked, IReadOnlyList<string> Differences)
 {
     public bool Matches => Differences.Count == 0;
@@ -51,16 +64,26 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
 {
     private const int CopyBufferBytes = 1 << 20;
 
-    public async Task<DatabaseRestoreResult> RestoreAsync(
+    public Task<DatabaseRestoreResult> RestoreAsync(
         BackupRepository repository,
         BackupManifest manifest,
         string intoConnectionString,
         DatabaseRestoreOptions options,
         IProgress<RestoreProgress>? progress,
+        CancellationToken cancellationToken) =>
+        RestoreAsync(repository, manifest, RestoreInto.Ready(intoConnectionString), options, progress, cancellationToken);
+
+    public async Task<DatabaseRestoreResult> RestoreAsync(
+        BackupRepository repository,
+        BackupManifest manifest,
+        RestoreInto into,
+        DatabaseRestoreOptions options,
+        IProgress<RestoreProgress>? progress,
         CancellationToken cancellationToken)
     {
         var phases = new List<(RestorePhase, TimeSpan)>();
-        var clock = time.GetTimestamp();
+        var started = time.GetTimestamp();
+        var clock = started;
         void EndPhase(RestorePhase phase)
         {
             phases.Add((phase, time.GetElapsedTime(clock)));
@@ -70,19 +93,55 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         using var dataKey = BackupCatalog.OpenDataKey(repository.MasterKey, manifest);
         var source = new SourceInfo(manifest.Source.ServerVersion, manifest.Source.ServerVersionNum, manifest.Source.SystemIdentifier,
             manifest.Source.Database, manifest.Source.Host, manifest.Source.Port, null);
-        var target = await RestoreTarget.PrepareAsync(intoConnectionString, source, options.Force, cancellationToken);
-        LogTarget(logger, manifest.Target, manifest.BackupId, target.Database, target.Created, target.Replaced);
-        EndPhase(RestorePhase.Prepare);
+        async Task<PreparedRestoreTarget> PrepareAsync(CancellationToken token)
+        {
+            var prepared = await RestoreTarget.PrepareAsync(await into.ConnectionStringAsync(token), source, options.Force, token);
+            LogTarget(logger, manifest.Target, manifest.BackupId, prepared.Database, prepared.Created, prepared.Replaced);
+            return prepared;
+        }
 
-        var staging = Directory.CreateDirectory(Path.Combine(Path.GetFullPath(options.WorkPath), $"restore-{manifest.BackupId}-{Guid.NewGuid():N}"));
+        var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
+        PreparedRestoreTarget? target = null;
+        DirectoryInfo? staging = null;
         try
         {
-            File.SetUnixFileMode(staging.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-
+            staging = Directory.CreateDirectory(
+                Path.Combine(Path.GetFullPath(options.WorkPath), $"restore-{manifest.BackupId}-{Guid.NewGuid():N}"),
+                UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var dumpFile = Path.Combine(staging.FullName, "database.dump");
-            var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
-            await DownloadAsync(repository, database, dataKey, dumpFile, progress, cancellationToken);
-            EndPhase(RestorePhase.Download);
+            if (into.DownloadWhileStarting)
+            {
+                // The target's server starts (a drill's sandbox) while the dump downloads; both must succeed.
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var downloading = DownloadAsync(repository, database, dataKey, dumpFile, progress, stop.Token);
+                try
+                {
+                    target = await PrepareAsync(stop.Token);
+                    phases.Add((RestorePhase.Prepare, time.GetElapsedTime(started)));
+                }
+                finally
+                {
+                    if (target is null)
+                    {
+                        // The target failed first: stop the download and wait for it, so the staging folder can go;
+                        // the target's failure is the one reported.
+                        await stop.CancelAsync();
+                        await downloading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    }
+                }
+
+                await downloading;
+                phases.Add((RestorePhase.Download, time.GetElapsedTime(started)));
+                clock = time.GetTimestamp();
+            }
+            else
+            {
+                // The runbook guards the target first: a refused restore downloads nothing.
+                target = await PrepareAsync(cancellationToken);
+                EndPhase(RestorePhase.Prepare);
+                await DownloadAsync(repository, database, dataKey, dumpFile, progress, cancellationToken);
+                EndPhase(RestorePhase.Download);
+            }
 
             progress?.Report(new RestoreProgress(RestorePhase.Restore, 0, 0));
             await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, cancellationToken);
@@ -99,9 +158,9 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                 EndPhase(RestorePhase.Check);
             }
 
-            return new DatabaseRestoreResult(target.Database, target.Created, target.Replaced, database.PlainSizeBytes, phases, options.Check, differences);
+            return new DatabaseRestoreResult(target.Database, target.ConnectionString, target.Created, target.Replaced, database.PlainSizeBytes, phases, options.Check, differences);
         }
-        catch (Exception e) when (target.Created)
+        catch (Exception e) when (target is { Created: true })
         {
             LogRestoreFailed(logger, manifest.Target, manifest.BackupId, target.Database, e.Message);
             await DropCreatedAsync(target);
@@ -109,7 +168,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         }
         finally
         {
-            staging.Delete(recursive: true);
+            staging?.Delete(recursive: true);
         }
     }
 

@@ -63,24 +63,11 @@ internal static class BackupCatalog
 
     public static async Task<BackupManifest> ReadManifestAsync(IObjectStore store, ObjectKey key, CancellationToken cancellationToken)
     {
-        await using var stream = await store.OpenReadAsync(key, cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > ManifestMaxBytes)
-            {
-                throw new CorruptObjectException(key.Value, $"larger than {ManifestMaxBytes} bytes: not a manifest");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
+        var bytes = await ReadSmallObjectAsync(store, key, ManifestMaxBytes, "a manifest", cancellationToken);
         BackupManifest manifest;
         try
         {
-            manifest = BackupManifestSerializer.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), key.Value);
+            manifest = BackupManifestSerializer.Deserialize(bytes, key.Value);
         }
         catch (InvalidDataException e)
         {
@@ -93,6 +80,36 @@ internal static class BackupCatalog
         }
 
         return manifest;
+    }
+
+    /// <summary>
+    /// The whole content of a small plaintext document (a manifest, a drill record); anything larger than
+    /// <paramref name="maxBytes"/> is not what it claims to be and raises <see cref="CorruptObjectException"/>.
+    /// </summary>
+    public static async Task<byte[]> ReadSmallObjectAsync(IObjectStore store, ObjectKey key, int maxBytes, string what, CancellationToken cancellationToken)
+    {
+        await using var stream = await store.OpenReadAsync(key, cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new CorruptObjectException(key.Value, $"larger than {maxBytes} bytes: not {what}");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>SHA-256 (hex) of the manifest as stored: names exactly which backup a drill record speaks of.</summary>
+    public static async Task<string> ManifestSha256Async(IObjectStore store, BackupManifest manifest, CancellationToken cancellationToken)
+    {
+        await using var stream = await store.OpenReadAsync(RepositoryLayout.Manifest(manifest.Target, BackupId.Parse(manifest.BackupId)), cancellationToken);
+        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream, cancellationToken));
     }
 
     /// <summary>

@@ -55,6 +55,17 @@ internal static class DatabaseEvidence
     {
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         var facts = await ReadFactsAsync(connection, cancellationToken);
+        var tables = await FingerprintTablesAsync(connection, expectedTables, cancellationToken);
+        return new DatabaseEvidenceRecord(facts.OdooVersion, facts.Modules, tables, facts.Ledger);
+    }
+
+    /// <summary>
+    /// Row counts and fingerprints of the given tables (a missing table has <c>Rows = -1</c>), in the caller's
+    /// transaction, with pg_dump's output settings.
+    /// </summary>
+    public static async Task<IReadOnlyList<DumpedTable>> FingerprintTablesAsync(
+        NpgsqlConnection connection, IReadOnlyList<DumpedTable> expectedTables, CancellationToken cancellationToken)
+    {
         await ExecuteAsync(connection, PgDumpOutputSettings, cancellationToken);
         var tables = new List<DumpedTable>();
         foreach (var table in expectedTables)
@@ -62,7 +73,7 @@ internal static class DatabaseEvidence
             tables.Add(await FingerprintAsync(connection, table.Table, table.Columns, cancellationToken) ?? table with { Rows = -1, Fingerprint = "missing" });
         }
 
-        return new DatabaseEvidenceRecord(facts.OdooVersion, facts.Modules, tables, facts.Ledger);
+        return tables;
     }
 
     /// <summary>The settings pg_dump uses for its COPY output (plus UTC, which the backup gives pg_dump through PGTZ).</summary>

@@ -211,13 +211,14 @@ internal sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>Stops the server and deletes the data root (and a socket folder outside it), whatever the options say.</summary>
-    public async Task DestroyAsync(CancellationToken cancellationToken)
+    /// <param name="immediate">Stop without a shutdown checkpoint: the data is deleted next, so there is nothing to write.</param>
+    public async Task DestroyAsync(CancellationToken cancellationToken, bool immediate = false)
     {
         if (Directory.Exists(DataDirectory))
         {
             try
             {
-                await StopAsync(cancellationToken);
+                await StopAsync(cancellationToken, immediate ? "immediate" : "fast");
             }
             catch (ChildProcessException)
             {

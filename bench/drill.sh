@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# bench/drill.sh [DIR]
+#
+# Drill benchmark of issue [4] point 8: `backupdr drill` (local repository, local sandbox) beside the peer an engineer
+# would script, `pg_restore -j2` from a local dump file into a fresh cluster, on the Odoo fixture of
+# ../shared/bench/make-odoo-fixture.sh (SCALE invoices, default 200000, in DIR, default /var/tmp/odoo-fixture; built if
+# missing, started if stopped). Targets: the drill's database-restore phase <= 1.10x the peer, the whole drill <= 1.5x.
+#
+# Untimed preparation: a Release build of HEAD (git archive), a repository with one `backupdr backup` of the fixture,
+# a `pg_dump -Fc` file of the same database, and for each peer run a fresh cluster made with the settings of a local
+# sandbox (PostgresCluster: data checksums, C.UTF-8, wal_level=minimal, archive_mode=off, shared_buffers=128MB).
+# Timed, RUNS times each, alternating, each after bench/quiet-gate.sh: the peer (createdb + pg_restore -j2, wall) and
+# the drill (wall of the whole command; the phases from its drill record). Medians are compared.
+# Writes bench/results/drill-<date>[-TAG].md and .json.
+#
+# Env: SCALE (200000)  RUNS (3)  TAG  BENCH_PGPORT (55432)  PEER_PORT (55452)  BACKUPDR_REV (HEAD)
+#      BUILD_CACHE (/var/tmp/backupdr-bench-build)  WORK (/var/tmp/backupdr-drill-bench-work)  KEEP_WORK (0)
+#      RESULTS_DIR (bench/results)  PGBIN (/usr/lib/postgresql/15/bin)  QUIET_BUSY (25)  QUIET_MAX (120)
+#
+# Leaves things as it found them: the peer cluster is stopped and deleted, a fixture server it had to start is
+# stopped again, and WORK is deleted (trap), also after a failure or Ctrl-C.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
+SCALE=${SCALE:-200000}
+DIR=${1:-/var/tmp/odoo-fixture}
+PORT=${BENCH_PGPORT:-55432}
+PEER_PORT=${PEER_PORT:-55452}
+RUNS=${RUNS:-3}
+TAG=${TAG:-}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+OSUSER=${BENCH_OSUSER:-postgres}
+WORK=${WORK:-/var/tmp/backupdr-drill-bench-work}
+KEEP_WORK=${KEEP_WORK:-0}
+BUILD_CACHE=${BUILD_CACHE:-/var/tmp/backupdr-bench-build}
+RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
+QUIET_BUSY=${QUIET_BUSY:-25}
+QUIET_MAX=${QUIET_MAX:-120}
+DB=odoo_bench
+DATE=$(date +%F)
+OUTBASE="$RESULTS_DIR/drill-$DATE${TAG:+-$TAG}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u "$OSUSER" -- "$@"); else "$@"; fi; }
+server_running() { [ -d "$1" ] && as_pg "$PGBIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
+now() { date +%s.%N; }
+quiet() { QUIET_BUSY=$QUIET_BUSY QUIET_MAX=$QUIET_MAX bash "$ROOT/bench/quiet-gate.sh" "$WORK/load.txt"; }
+
+for tool in jq python3; do command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install $tool)" >&2; exit 1; }; done
+[ -x "$PGBIN/pg_restore" ] || { echo "missing: postgresql-15" >&2; exit 1; }
+
+STOP_MAIN=0
+cleanup() {
+  rc=$?
+  set +e
+  server_running "$WORK/peer/pgdata" && as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m immediate >/dev/null 2>&1
+  [ "$STOP_MAIN" = 1 ] && "$SHARED/stop-fixture.sh" "$DIR" >/dev/null 2>&1
+  if [ "$KEEP_WORK" != 1 ]; then rm -rf "$WORK"; else log "kept $WORK"; fi
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+server_running "$WORK/peer/pgdata" && as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m immediate >/dev/null 2>&1
+rm -rf "$WORK"
+mkdir -p "$WORK"/{logs,records,sandbox} "$RESULTS_DIR"
+chmod 755 "$WORK"
+
+# ------------------------------------------------------------------ backupdr build (Release, a clean tree of one commit)
+REV=$(git -C "$ROOT" rev-parse "${BACKUPDR_REV:-HEAD}")
+SRC="$BUILD_CACHE/$REV"
+DLL="$SRC/src/BackupWorker/bin/Release/net10.0/backupdr.dll"
+if [ ! -f "$DLL" ]; then
+  log "building backupdr $REV (Release, from git archive)"
+  rm -rf "$SRC" && mkdir -p "$SRC"
+  git -C "$ROOT" archive "$REV" | tar -x -C "$SRC"
+  dotnet build "$SRC/src/BackupWorker/BackupWorker.csproj" -c Release -nologo -clp:NoSummary -v:quiet >"$WORK/logs/build.log" 2>&1 \
+    || { cat "$WORK/logs/build.log" >&2; rm -rf "$SRC"; exit 1; }
+fi
+backupdr() { dotnet "$DLL" "$@"; }
+
+# ------------------------------------------------------------------ fixture, repository, backup, dump file
+server_running "$DIR/pg" || STOP_MAIN=1
+log "fixture: SCALE $SCALE in $DIR (port $PORT); built if missing, started if stopped"
+BENCH_PGPORT=$PORT "$SHARED/make-odoo-fixture.sh" "$SCALE" "$DIR" >"$WORK/logs/fixture.log" 2>&1 || { cat "$WORK/logs/fixture.log" >&2; exit 1; }
+[ "$(jq -r .scale "$DIR/fixture.json")" = "$SCALE" ] || { echo "$DIR holds a fixture of another scale" >&2; exit 1; }
+DB_BYTES=$("$PGBIN/psql" -X -q -h "$DIR" -p "$PORT" -U postgres -d "$DB" -Atc "select pg_database_size('$DB')")
+
+head -c 32 /dev/urandom | base64 >"$WORK/passphrase"
+chmod 600 "$WORK/passphrase"
+cat >"$WORK/config.json" <<JSON
+{
+  "BackupDr": {
+    "Repository": { "Kind": "Local", "Path": "$WORK/repository", "PassphraseFile": "$WORK/passphrase" },
+    "Targets": [
+      { "Name": "bench", "Tenant": "bench", "Environment": "production", "Tier": "gold",
+        "ConnectionString": "Host=127.0.0.1;Port=$PORT;Username=postgres;Database=$DB",
+        "FilestorePath": "$DIR/filestore/$DB", "BackupSchedule": "0 0 1 * * ?" }
+    ],
+    "Sandbox": { "Kind": "Local", "WorkPath": "$WORK/sandbox" },
+    "Logging": { "Json": true }
+  }
+}
+JSON
+log "repository and one backup (untimed)"
+backupdr repo init --config "$WORK/config.json" >"$WORK/logs/init.log" 2>&1
+backupdr backup --target bench --config "$WORK/config.json" --json >"$WORK/backup.json" 2>"$WORK/logs/backup.log"
+log "pg_dump -Fc to a local file (untimed)"
+mkdir -p "$WORK/peer-dump"
+"$PGBIN/pg_dump" -h "$DIR" -p "$PORT" -U postgres -Fc -f "$WORK/peer-dump/odoo.dump" "$DB"
+DUMP_BYTES=$(stat -c %s "$WORK/peer-dump/odoo.dump")
+
+# A fresh cluster with a sandbox's settings, for one peer run (untimed).
+fresh_cluster() {
+  server_running "$WORK/peer/pgdata" && as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m immediate >/dev/null
+  rm -rf "$WORK/peer" && mkdir -p "$WORK/peer" && chown "$OSUSER:" "$WORK/peer" 2>/dev/null || true
+  as_pg "$PGBIN/initdb" -D "$WORK/peer/pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 --data-checksums --no-instructions >/dev/null
+  cat >>"$WORK/peer/pgdata/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PEER_PORT
+unix_socket_directories = '$WORK/peer'
+archive_mode = off
+wal_level = minimal
+max_wal_senders = 0
+shared_buffers = '128MB'
+CONF
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" -l "$WORK/peer/postgres.log" -w start >/dev/null
+}
+
+# ------------------------------------------------------------------ timed runs
+: >"$WORK/peer.tsv"
+for run in $(seq "$RUNS"); do
+  fresh_cluster
+  quiet
+  log "run $run/$RUNS: peer createdb + pg_restore -j2 (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  t0=$(now)
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -T template0 -E UTF8 "$DB"
+  "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
+  t1=$(now)
+  echo "$run $(python3 -c "print(f'{$t1 - $t0:.3f}')")" >>"$WORK/peer.tsv"
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m fast >/dev/null
+
+  quiet
+  log "run $run/$RUNS: backupdr drill (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  t0=$(now)
+  backupdr drill --target bench --config "$WORK/config.json" --json >"$WORK/records/$run.json" 2>"$WORK/logs/drill-$run.log" \
+    || { log "drill run $run did not pass:"; jq -r '.outcome, .reasons[]' "$WORK/records/$run.json" >&2; exit 1; }
+  t1=$(now)
+  echo "$(python3 -c "print(f'{$t1 - $t0:.3f}')")" >"$WORK/records/$run.wall"
+done
+
+# ------------------------------------------------------------------ report
+python3 - "$WORK" "$OUTBASE" "$REV" "$SCALE" "$DB_BYTES" "$DUMP_BYTES" "$RUNS" <<'PY'
+import json, os, platform, statistics, subprocess, sys
+work, outbase, rev, scale, db_bytes, dump_bytes, runs = sys.argv[1:8]
+runs = int(runs)
+peer = [float(l.split()[1]) for l in open(f"{work}/peer.tsv")]
+records = [json.load(open(f"{work}/records/{r}.json")) for r in range(1, runs + 1)]
+walls = [float(open(f"{work}/records/{r}.wall").read()) for r in range(1, runs + 1)]
+loads = [l.strip() for l in open(f"{work}/load.txt")]
+phase_names = ["Provision", "Download", "DatabaseRestore", "FilestoreRestore", "Neutralize", "Probes"]
+phases = {p: [next(x["seconds"] for x in rec["phases"] if x["phase"] == p) for rec in records] for p in phase_names}
+probes = {}
+for rec in records:
+    for p in rec["probes"]:
+        probes.setdefault(p["name"], []).append(p["seconds"])
+rto = [rec["rto"]["achievedSeconds"] for rec in records]
+med = statistics.median
+peer_m, restore_m, wall_m = med(peer), med(phases["DatabaseRestore"]), med(walls)
+r_restore, r_wall = restore_m / peer_m, wall_m / peer_m
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+mem = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))) // 1024 // 1024
+machine = f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, {platform.platform()}"
+date = subprocess.check_output(["date", "-u", "+%Y-%m-%d %H:%M UTC"], text=True).strip()
+result = {
+    "date": date, "machine": machine, "commit": rev, "scale": int(scale), "databaseBytes": int(db_bytes), "dumpFileBytes": int(dump_bytes),
+    "runs": runs, "peerSeconds": peer, "drillWallSeconds": walls, "phaseSeconds": phases, "probeSeconds": probes, "rtoSeconds": rto,
+    "outcomes": [rec["outcome"] for rec in records], "load": loads,
+    "medians": {"peer": peer_m, "databaseRestore": restore_m, "drillWall": wall_m, "rto": med(rto)},
+    "ratios": {"databaseRestoreVsPeer": round(r_restore, 3), "drillVsPeer": round(r_wall, 3)},
+    "targets": {"databaseRestoreVsPeer": 1.10, "drillVsPeer": 1.5},
+    "pass": {"databaseRestoreVsPeer": r_restore <= 1.10, "drillVsPeer": r_wall <= 1.5},
+}
+json.dump(result, open(outbase + ".json", "w"), indent=2)
+ok = lambda b: "PASS" if b else "FAIL"
+fmt = lambda xs: ", ".join(f"{x:.2f}" for x in xs)
+lines = [
+    f"# Drill benchmark, {date}", "",
+    f"- Machine: {machine}; the machine is shared with other sessions (load before each timed run below).",
+    f"- Commit {rev} (Release build from git archive); fixture SCALE={scale}: database {int(db_bytes)/2**20:.1f} MiB, "
+    f"pg_dump -Fc file {int(dump_bytes)/2**20:.1f} MiB; {runs} runs each, alternating, medians compared.",
+    "- Peer: `createdb` + `pg_restore -j2 --exit-on-error --no-owner --no-privileges` from a local dump file into a fresh cluster "
+    "with the sandbox's settings (cluster creation untimed).",
+    "- Drill: `backupdr drill --target bench --json` end to end (wall of the whole command: start-up, janitor, provision with initdb, "
+    "download + verify + decrypt, pg_restore -j2, neutralize, probes, teardown, record). The backup has no filestore yet (issue [3]).", "",
+    "| measure | median s | runs (s) |", "| --- | ---: | --- |",
+    f"| peer: pg_restore -j2 from a local file | {peer_m:.2f} | {fmt(peer)} |",
+    f"| drill: whole command | {wall_m:.2f} | {fmt(walls)} |",
+    f"| drill: achieved RTO (start until critical probes passed) | {med(rto):.2f} | {fmt(rto)} |",
+]
+lines += [f"| drill phase: {p} | {med(v):.2f} | {fmt(v)} |" for p, v in phases.items()]
+lines += [f"| probe: {n} | {med(v):.2f} | {fmt(v)} |" for n, v in probes.items()]
+lines += ["", "| target | ratio | limit | result |", "| --- | ---: | ---: | --- |",
+          f"| database-restore phase / peer | {r_restore:.3f} | 1.10 | {ok(r_restore <= 1.10)} |",
+          f"| whole drill / peer | {r_wall:.3f} | 1.50 | {ok(r_wall <= 1.5)} |", "",
+          "Load before each timed run (load1 load5 load15, CPU busy % over 1 s, seconds waited by quiet-gate):", ""]
+lines += [f"- {l}" for l in loads]
+lines += ["", f"Outcomes: {', '.join(rec['outcome'] for rec in records)}."]
+open(outbase + ".md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+log "results: $OUTBASE.md and .json"

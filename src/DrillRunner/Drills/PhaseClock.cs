@@ -1,0 +1,82 @@
+using BackupDr.Repository.Drills;
+
+namespace BackupDr.DrillRunner.Drills;
+
+/// <summary>
+/// Times the drill's phases with the <see cref="TimeProvider"/> and tells the observer as they start and end. One phase
+/// runs in the foreground (<see cref="Begin"/>/<see cref="End"/>); a phase running beside it (the sandbox's server
+/// starting during the download) is recorded with <see cref="Completed"/>. Safe to call from two threads.
+/// </summary>
+internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
+{
+    private readonly List<DrillPhaseRecord> _records = [];
+    private long _started;
+
+    /// <summary>The phase running now, or null between phases.</summary>
+    public DrillPhase? Current { get; private set; }
+
+    /// <summary>The phases so far, in execution order.</summary>
+    public IReadOnlyList<DrillPhaseRecord> Records
+    {
+        get
+        {
+            lock (_records)
+            {
+                return _records.OrderBy(r => r.Phase).ToList();
+            }
+        }
+    }
+
+    public void Begin(DrillPhase phase)
+    {
+        Current = phase;
+        _started = time.GetTimestamp();
+        observer?.PhaseStarted(phase);
+    }
+
+    public void End(string? detail) => Close(PhaseStatus.Completed, detail);
+
+    /// <summary>Marks the running phase failed (nothing when no phase runs).</summary>
+    public void Fail(string error) => Close(PhaseStatus.Failed, error);
+
+    public void Skipped(DrillPhase phase, string reason) => Add(new DrillPhaseRecord(phase, PhaseStatus.Skipped, 0, reason));
+
+    /// <summary>Records a background phase that started at <paramref name="startedAt"/> (a <see cref="TimeProvider"/> timestamp).</summary>
+    public void Completed(DrillPhase phase, long startedAt, string detail) =>
+        Add(new DrillPhaseRecord(phase, PhaseStatus.Completed, Math.Round(time.GetElapsedTime(startedAt).TotalSeconds, 3), detail));
+
+    /// <summary>Records a background phase as failed, unless it already has a record.</summary>
+    public void Failed(DrillPhase phase, string error)
+    {
+        lock (_records)
+        {
+            if (_records.Any(r => r.Phase == phase))
+            {
+                return;
+            }
+        }
+
+        Add(new DrillPhaseRecord(phase, PhaseStatus.Failed, 0, error));
+        Fail(error);
+    }
+
+    private void Close(PhaseStatus status, string? detail)
+    {
+        if (Current is not { } phase)
+        {
+            return;
+        }
+
+        Current = null;
+        Add(new DrillPhaseRecord(phase, status, Math.Round(time.GetElapsedTime(_started).TotalSeconds, 3), detail));
+    }
+
+    private void Add(DrillPhaseRecord record)
+    {
+        lock (_records)
+        {
+            _records.Add(record);
+            observer?.PhaseEnded(record);
+        }
+    }
+}

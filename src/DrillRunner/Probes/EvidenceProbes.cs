@@ -1,0 +1,140 @@
+using System.Globalization;
+using BackupDr.Repository.Backups;
+using BackupDr.Repository.Postgres;
+using Npgsql;
+
+namespace BackupDr.DrillRunner.Probes;
+
+/// <summary>
+/// Every table's row count and content fingerprint (COPY rows, hashed as the backup hashed its dump stream), the Odoo
+/// version and the installed modules equal what the backup recorded. The settings tables neutralization changes on
+/// purpose are compared as they were restored (fingerprinted by the neutralizer just before its changes); every other
+/// table is read now, so a change made to the copy after the restore is found.
+/// </summary>
+internal sealed class FingerprintsProbe : IProbe
+{
+    public string Name => "fingerprints";
+
+    public bool Critical => true;
+
+    public async Task<ProbeResult> RunAsync(ProbeContext context, CancellationToken cancellationToken)
+    {
+        var baseline = context.NeutralizationBaseline.ToDictionary(t => t.Table, StringComparer.Ordinal);
+        var live = context.Evidence.Tables.Where(t => !baseline.ContainsKey(t.Table)).OrderByDescending(t => t.Rows).ToList();
+
+        // Two connections share the tables, largest first, each to the lighter side: the server formats COPY rows on
+        // one core while we hash on another, and the largest table (journal items) sets the pace.
+        List<DumpedTable> first = [], second = [];
+        long firstRows = 0, secondRows = 0;
+        foreach (var table in live)
+        {
+            if (firstRows <= secondRows)
+            {
+                first.Add(table);
+                firstRows += Math.Max(1, table.Rows);
+            }
+            else
+            {
+                second.Add(table);
+                secondRows += Math.Max(1, table.Rows);
+            }
+        }
+
+        var withFacts = ReadAsync(context.ConnectionString, first, facts: true, cancellationToken);
+        var other = ReadAsync(context.ConnectionString, second, facts: false, cancellationToken);
+        await Task.WhenAll(withFacts, other);
+        var (facts, firstTables) = await withFacts;
+        var (_, secondTables) = await other;
+        var restored = new DatabaseEvidenceRecord(facts!.OdooVersion, facts.Modules, [.. firstTables, .. secondTables, .. baseline.Values], facts.Ledger);
+        var differences = BackupEvidence.CompareContent(context.Evidence, restored);
+        var rows = context.Evidence.Tables.Sum(t => t.Rows);
+        return differences.Count == 0
+            ? ProbeResult.Pass(string.Create(CultureInfo.InvariantCulture,
+                $"{context.Evidence.Tables.Count} tables ({baseline.Count} as restored, before neutralization), {rows:N0} rows: counts and content fingerprints equal the backup's; Odoo {restored.OdooVersion ?? "none"}, {restored.Modules.Count} modules"))
+            : ProbeResult.Fail(Summarize(differences));
+    }
+
+    private static async Task<(OdooFacts? Facts, IReadOnlyList<DumpedTable> Tables)> ReadAsync(
+        string connectionString, IReadOnlyList<DumpedTable> tables, bool facts, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var odoo = facts ? await DatabaseEvidence.ReadFactsAsync(connection, cancellationToken) : null;
+        return (odoo, await DatabaseEvidence.FingerprintTablesAsync(connection, tables, cancellationToken));
+    }
+
+    internal static string Summarize(IReadOnlyList<string> problems) =>
+        string.Join("; ", problems.Take(10)) + (problems.Count > 10 ? $"; and {problems.Count - 10} more" : "");
+}
+
+/// <summary>Every posted journal entry balances, and each company's posted debit and credit totals equal the backup's.</summary>
+internal sealed class LedgerProbe : IProbe
+{
+    public string Name => "ledger";
+
+    public bool Critical => true;
+
+    public async Task<ProbeResult> RunAsync(ProbeContext context, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(context.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('public.account_move') IS NOT NULL AND to_regclass('public.account_move_line') IS NOT NULL", connection))
+        {
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return context.Evidence.Ledger.Count == 0
+                    ? ProbeResult.Skip("no accounting tables (account_move, account_move_line) in this database or its backup")
+                    : ProbeResult.Fail("the backup recorded posted journal items, but the restored copy has no accounting tables");
+            }
+        }
+
+        // One scan of the journal items: sums per entry and company, from which both the unbalanced entries and the
+        // per-company totals (computed as DatabaseEvidence computes them at backup time) follow.
+        const string Sql = """
+            WITH per_move AS MATERIALIZED (
+              SELECT l.move_id, coalesce(l.company_id, 0) AS company_id, sum(l.debit) AS debit, sum(l.credit) AS credit, count(*) AS lines
+              FROM public.account_move_line l JOIN public.account_move m ON m.id = l.move_id
+              WHERE m.state = 'posted'
+              GROUP BY 1, 2),
+            unbalanced AS (
+              SELECT move_id, coalesce(sum(debit), 0) - coalesce(sum(credit), 0) AS off, count(*) OVER () AS total
+              FROM per_move GROUP BY move_id HAVING coalesce(sum(debit), 0) <> coalesce(sum(credit), 0))
+            (SELECT 0 AS kind, company_id::bigint AS id, coalesce(sum(debit), 0) AS a, coalesce(sum(credit), 0) AS b, sum(lines)::bigint AS n, NULL::varchar AS name
+             FROM per_move GROUP BY company_id ORDER BY company_id)
+            UNION ALL
+            (SELECT 1, u.move_id::bigint, u.off, NULL, u.total, m.name
+             FROM unbalanced u JOIN public.account_move m ON m.id = u.move_id ORDER BY u.move_id LIMIT 5)
+            """;
+        var problems = new List<string>();
+        var totals = new List<LedgerTotal>();
+        await using (var command = new NpgsqlCommand(Sql, connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (reader.GetInt32(0) == 0)
+                {
+                    totals.Add(new LedgerTotal(reader.GetInt64(1), reader.GetDecimal(2).ToString(CultureInfo.InvariantCulture),
+                        reader.GetDecimal(3).ToString(CultureInfo.InvariantCulture), reader.GetInt64(4)));
+                    continue;
+                }
+
+                if (problems.Count == 0)
+                {
+                    problems.Add(string.Create(CultureInfo.InvariantCulture, $"{reader.GetInt64(4)} posted journal entries do not balance"));
+                }
+
+                problems.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"entry {reader.GetInt64(1)} '{(reader.IsDBNull(5) ? "" : reader.GetString(5))}' is off by {reader.GetDecimal(2)}"));
+            }
+        }
+
+        problems.AddRange(BackupEvidence.CompareLedger(context.Evidence.Ledger, totals));
+        return problems.Count == 0
+            ? ProbeResult.Pass(string.Create(CultureInfo.InvariantCulture,
+                $"every posted entry balances; {totals.Sum(l => l.Lines):N0} posted items in {totals.Count} companies, totals equal the backup's"))
+            : ProbeResult.Fail(FingerprintsProbe.Summarize(problems));
+    }
+}

@@ -1,0 +1,201 @@
+using BackupDr.Repository.Postgres;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace BackupDr.DrillRunner.Sandboxes;
+
+/// <summary>
+/// Local sandboxes: one folder per drill under <c>Sandbox:WorkPath</c> holding <c>sandbox.json</c> (the owner, written
+/// first), <c>pg/</c> (a throwaway cluster made with initdb of the backup's major), <c>filestore/</c> and
+/// <c>staging/</c>. The server listens on its own unix socket and 127.0.0.1 on a free port, with archiving off, no
+/// archive or restore command, and no WAL senders or replication slots: a restored copy can neither ship WAL into a
+/// production archive nor act as, or follow, a replica. Nothing in a sandbox knows the source's address.
+/// </summary>
+internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, ILogger<LocalSandboxProvider> logger) : ISandboxProvider
+{
+    public const string FolderPrefix = "sbx-";
+
+    /// <summary>Settings on top of <see cref="PostgresCluster"/>'s own (archive_mode=off, wal_level=minimal, max_wal_senders=0).</summary>
+    internal static readonly IReadOnlyDictionary<string, string> IsolationSettings = new Dictionary<string, string>
+    {
+        ["archive_command"] = "''",
+        ["restore_command"] = "''",
+        ["max_replication_slots"] = "0",
+        ["primary_conninfo"] = "''",
+        ["hot_standby"] = "off",
+    };
+
+    public string Kind => "local";
+
+    public string WorkPath { get; } = Path.GetFullPath(workPath);
+
+    public async Task<ISandbox> ProvisionAsync(SandboxRequest request, CancellationToken cancellationToken)
+    {
+        // Fail before touching the disk when the binaries are missing: the message names the package to install.
+        PostgresInstallation.Locate(request.PostgresMajor).RequireTools("initdb", "pg_ctl", "postgres");
+        RequireReachableByServer(WorkPath);
+        var id = FolderPrefix + request.DrillId.ToLowerInvariant();
+        var folder = Path.Combine(WorkPath, id);
+        Directory.CreateDirectory(WorkPath);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            await SandboxOwner.Current(request.DrillId, request.Target, time.GetUtcNow()).WriteAsync(folder, cancellationToken);
+            const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+            var staging = Directory.CreateDirectory(Path.Combine(folder, "staging"), Private);
+            var filestore = Directory.CreateDirectory(Path.Combine(folder, "filestore"), Private);
+            return new LocalSandbox(id, folder, request.PostgresMajor, staging.FullName, filestore.FullName, time, logger);
+        }
+        catch (Exception)
+        {
+            // Provisioning failed or was cancelled: leave nothing behind, whatever the cause (then report it unchanged).
+            await LocalSandbox.RemoveAsync(folder, cluster: null, time);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// As root, the server runs as the <c>postgres</c> user, which must be able to traverse every folder above the
+    /// sandbox; a 0700 folder on the way (a home folder, a private temp folder) would make initdb fail obscurely.
+    /// </summary>
+    private static void RequireReachableByServer(string path)
+    {
+        if (!ChildProcess.IsRoot)
+        {
+            return;
+        }
+
+        for (var folder = new DirectoryInfo(path); folder is not null; folder = folder.Parent)
+        {
+            if (folder.Exists && (folder.UnixFileMode & UnixFileMode.OtherExecute) == 0)
+            {
+                throw new InvalidOperationException(
+                    $"Sandbox:WorkPath {path}: the sandbox server runs as the postgres user, which cannot enter {folder.FullName} (mode {Convert.ToString((int)folder.UnixFileMode, 8)}); "
+                    + "choose a WorkPath every user may traverse, e.g. /var/lib/backupdr/sandboxes.");
+            }
+        }
+    }
+}
+
+/// <summary>A provisioned local sandbox; see <see cref="LocalSandboxProvider"/>.</summary>
+internal sealed partial class LocalSandbox : ISandbox
+{
+    /// <summary>How long teardown may take once the drill's own token is gone (teardown must run after cancellation).</summary>
+    private static readonly TimeSpan TeardownTimeout = TimeSpan.FromMinutes(2);
+
+    private readonly string _folder;
+    private readonly int _major;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _starting;
+    private PostgresCluster? _cluster;
+    private bool _tornDown;
+
+    internal LocalSandbox(string id, string folder, int major, string stagingPath, string filestorePath, TimeProvider time, ILogger logger)
+    {
+        Id = id;
+        _folder = folder;
+        _major = major;
+        StagingPath = stagingPath;
+        FilestorePath = filestorePath;
+        _time = time;
+        _logger = logger;
+    }
+
+    public string Kind => "local";
+
+    public string Id { get; }
+
+    public string ServerVersion { get; private set; } = "";
+
+    public string FilestorePath { get; }
+
+    public string StagingPath { get; }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_tornDown, this);
+        if (_starting is not null)
+        {
+            throw new InvalidOperationException($"sandbox {Id} is already started");
+        }
+
+        _starting = StartServerAsync(cancellationToken);
+        return _starting;
+    }
+
+    private async Task StartServerAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        var options = new PostgresClusterOptions { Settings = LocalSandboxProvider.IsolationSettings, TimeProvider = _time };
+        _cluster = await PostgresCluster.CreateAsync(_major, Path.Combine(_folder, "pg"), options, linked.Token);
+        await _cluster.StartAsync(linked.Token);
+        var builder = _cluster.ConnectionString();
+        builder.Pooling = false;
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(linked.Token);
+        ServerVersion = connection.ServerVersion;
+        LogStarted(_logger, Id, _major, _cluster.Port, _folder);
+    }
+
+    public string ConnectionString(string database)
+    {
+        var cluster = _cluster is not null && _starting is { IsCompletedSuccessfully: true }
+            ? _cluster
+            : throw new InvalidOperationException($"sandbox {Id} is not started");
+        var builder = cluster.ConnectionString(database);
+        builder.ApplicationName = "backupdr-drill";
+        return builder.ConnectionString;
+    }
+
+    public async Task TeardownAsync(CancellationToken cancellationToken)
+    {
+        if (_tornDown)
+        {
+            return;
+        }
+
+        if (_starting is not null)
+        {
+            // A start still running (the drill failed meanwhile) is stopped and awaited before its folder goes;
+            // its own failure, if any, is not the drill's finding.
+            await _stop.CancelAsync();
+            await _starting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        // Pooled connections to the sandbox would hold the server up during its shutdown.
+        NpgsqlConnection.ClearAllPools();
+        await RemoveAsync(_folder, _cluster, _time);
+        _tornDown = true;
+        _stop.Dispose();
+    }
+
+    public async ValueTask DisposeAsync() => await TeardownAsync(CancellationToken.None);
+
+    /// <summary>
+    /// Stops the cluster (when there is one) and deletes the sandbox folder, with its own timeout: it runs after the
+    /// drill's token may have been cancelled.
+    /// </summary>
+    internal static async Task RemoveAsync(string folder, PostgresCluster? cluster, TimeProvider time)
+    {
+        using var timeout = new CancellationTokenSource(TeardownTimeout, time);
+        if (cluster is null && File.Exists(Path.Combine(folder, "pg", PostgresCluster.StateFileName)))
+        {
+            cluster = await PostgresCluster.OpenAsync(Path.Combine(folder, "pg"), new PostgresClusterOptions(), timeout.Token);
+        }
+
+        if (cluster is not null)
+        {
+            await cluster.DestroyAsync(timeout.Token, immediate: true);
+        }
+
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId}: PostgreSQL {Major} on 127.0.0.1:{Port}, in {Folder}")]
+    private static partial void LogStarted(ILogger logger, string sandboxId, int major, int port, string folder);
+}

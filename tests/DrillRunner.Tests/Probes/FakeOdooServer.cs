@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Xml.Linq;
+
+namespace BackupDr.DrillRunner.Tests.Probes;
+
+/// <summary>
+/// A small in-process HTTP server that answers like Odoo 17's endpoints the drill probes use: <c>GET /web/login</c>,
+/// the JSON-RPC <c>/web/webclient/version_info</c>, and XML-RPC <c>/xmlrpc/2/common</c> (version, authenticate) and
+/// <c>/xmlrpc/2/object</c> (execute_kw res.partner search_read). There is no Odoo server on this machine; the
+/// answers are written by hand from Odoo's wire format, not produced by the client code under test.
+/// </summary>
+internal sealed class FakeOdooServer : IAsyncDisposable
+{
+    public const string Database = "acme";
+    public const string Login = "drill";
+    public const string Password = "drill-api-key";
+    public const int UserId = 7;
+
+    private readonly HttpListener _listener = new();
+    private readonly Task _loop;
+
+    public FakeOdooServer(string serverVersion = "17.0", bool partners = true)
+    {
+        ServerVersion = serverVersion;
+        HasPartners = partners;
+        var port = FreePort();
+        Url = $"http://127.0.0.1:{port}";
+        _listener.Prefixes.Add(Url + "/");
+        _listener.Start();
+        _loop = Task.Run(ServeAsync);
+    }
+
+    public string Url { get; }
+
+    public string ServerVersion { get; }
+
+    public bool HasPartners { get; }
+
+    /// <summary>Every request body received, to check what the client sent (and never logged).</summary>
+    public List<string> Requests { get; } = [];
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+            {
+                return; // stopped
+            }
+
+            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            lock (Requests)
+            {
+                Requests.Add(body);
+            }
+
+            var (status, type, answer) = (context.Request.HttpMethod, context.Request.Url!.AbsolutePath) switch
+            {
+                ("GET", "/web/login") => (200, "text/html", "<html><body><form class=\"oe_login_form\"></form></body></html>"),
+                ("POST", "/web/webclient/version_info") => (200, "application/json", new JsonObject
+                {
+                    ["jsonrpc"] = "2.0", ["id"] = JsonNode.Parse(body)?["id"]?.DeepClone(),
+                    ["result"] = new JsonObject { ["server_version"] = ServerVersion, ["server_serie"] = ServerVersion, ["protocol_version"] = 1 },
+                }.ToJsonString()),
+                ("POST", "/xmlrpc/2/common") => (200, "text/xml", Common(XDocument.Parse(body))),
+                ("POST", "/xmlrpc/2/object") => (200, "text/xml", Object(XDocument.Parse(body))),
+                _ => (404, "text/html", "<html>404: Not Found</html>"),
+            };
+            context.Response.StatusCode = status;
+            context.Response.ContentType = type;
+            var bytes = Encoding.UTF8.GetBytes(answer);
+            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.Close();
+        }
+    }
+
+    private string Common(XDocument call)
+    {
+        var parameters = Parameters(call);
+        return Method(call) switch
+        {
+            "version" => Response($"<struct><member><name>server_version</name><value><string>{ServerVersion}</string></value></member>"
+                + "<member><name>protocol_version</name><value><int>1</int></value></member></struct>"),
+            "authenticate" when parameters is [Database, Login, Password, ..] => Response($"<int>{UserId}</int>"),
+            "authenticate" => Response("<boolean>0</boolean>"),
+            var other => Fault($"method '{other}' not found"),
+        };
+    }
+
+    private string Object(XDocument call)
+    {
+        var parameters = Parameters(call);
+        if (Method(call) != "execute_kw" || parameters.Count < 5 || parameters[0] != Database || parameters[1] != UserId.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            || parameters[2] != Password)
+        {
+            return Fault("Access Denied");
+        }
+
+        return parameters[3] == "res.partner" && parameters[4] == "search_read"
+            ? Response("<array><data>" + (HasPartners
+                ? "<value><struct><member><name>id</name><value><int>3</int></value></member><member><name>name</name><value><string>Acme Corp</string></value></member></struct></value>"
+                : "") + "</data></array>")
+            : Fault($"unexpected call {parameters[3]}.{parameters[4]}");
+    }
+
+    private static string Method(XDocument call) => call.Root!.Element("methodName")!.Value;
+
+    /// <summary>The scalar parameters as text (containers as their type name).</summary>
+    private static List<string> Parameters(XDocument call) =>
+        call.Root!.Element("params")!.Elements("param").Select(p => p.Element("value")!.Elements().FirstOrDefault() is { } typed
+            ? typed.Name.LocalName is "array" or "struct" ? typed.Name.LocalName : typed.Value
+            : p.Element("value")!.Value).ToList();
+
+    private static string Response(string value) =>
+        $"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value>{value}</value>\n</param>\n</params>\n</methodResponse>\n";
+
+    private static string Fault(string message) =>
+        "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n<value><int>1</int></value>\n</member>\n"
+        + $"<member>\n<name>faultString</name>\n<value><string>{message}</string></value>\n</member>\n</struct></value>\n</fault>\n</methodResponse>\n";
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _listener.Stop();
+        _listener.Close();
+        await _loop;
+    }
+}
