@@ -2,7 +2,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using BackupDr.BackupWorker.Backups;
+using BackupDr.DrillRunner.Drills;
+using BackupDr.DrillRunner.Probes;
 using BackupDr.DrillRunner.Restore;
+using BackupDr.Repository.Drills;
 using BackupDr.Repository.Backups;
 using Microsoft.Extensions.Logging;
 
@@ -50,6 +53,14 @@ internal sealed partial class BackupDrCli
 
         var store = invocation.OpenStore();
         var manifests = await BackupCatalog.ListAsync(store, only, cancellationToken);
+
+        // Drill records are sealed with a key derived from the master key: with the passphrase at hand every seal is
+        // checked (a damaged or forged record fails the listing); without it they are listed as unchecked.
+        var repositoryOptions = invocation.Options.Repository;
+        using var repository = repositoryOptions.PassphraseFile.Length > 0 || repositoryOptions.Passphrase.Length > 0
+            ? await invocation.OpenRepositoryAsync(cancellationToken)
+            : null;
+        var drills = await DrillRecords.ListAsync(store, only, repository?.MasterKey, cancellationToken);
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"{"TARGET",-24} {"BACKUP",-28} {"RECOVERY POINT (UTC)",-20} {"STORED",10}  ODOO");
         foreach (var m in manifests)
@@ -58,7 +69,17 @@ internal sealed partial class BackupDrCli
                 $"{m.Target,-24} {m.BackupId,-28} {m.RecoveryPoint.UtcDateTime,-20:yyyy-MM-dd HH:mm:ss} {CliProgress.Size(m.Objects.Sum(o => o.SizeBytes)),10}  {m.Source.OdooVersion ?? "-"}");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"{manifests.Count} backup(s) in {store.Location}; drills arrive with issue [4].");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{manifests.Count} backup(s) in {store.Location}");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"TARGET",-24} {"DRILL",-28} {"BACKUP",-28} {"OUTCOME",-15} {"RTO",9} {"RPO",12}");
+        foreach (var d in drills.Select(d => d.Record))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"{d.Target,-24} {d.DrillId,-28} {d.BackupId,-28} {d.Outcome,-15} {(d.Rto.AchievedSeconds is { } rto ? DrillVerdict.Format(rto) : "-"),9} {(d.Rpo.AchievedSeconds is { } rpo ? DrillVerdict.Format(rpo) : "-"),12}");
+        }
+
+        text.Append(CultureInfo.InvariantCulture,
+            $"{drills.Count} drill(s){(repository is null && drills.Count > 0 ? "; seals not checked (no passphrase configured)" : "")}");
         return invocation.Output.Success(
             new JsonObject
             {
@@ -73,7 +94,17 @@ internal sealed partial class BackupDrCli
                     ["serverVersion"] = m.Source.ServerVersion,
                     ["odooVersion"] = m.Source.OdooVersion,
                 }).ToArray()),
-                ["drills"] = new JsonArray(),
+                ["drills"] = new JsonArray(drills.Select(d => (JsonNode)new JsonObject
+                {
+                    ["target"] = d.Record.Target,
+                    ["drillId"] = d.Record.DrillId,
+                    ["backupId"] = d.Record.BackupId,
+                    ["startedAt"] = d.Record.StartedAt,
+                    ["outcome"] = d.Record.Outcome.ToString(),
+                    ["rtoSeconds"] = d.Record.Rto.AchievedSeconds,
+                    ["rpoSeconds"] = d.Record.Rpo.AchievedSeconds,
+                    ["sealChecked"] = d.SealChecked,
+                }).ToArray()),
             },
             text.ToString());
     }
@@ -119,22 +150,19 @@ internal sealed partial class BackupDrCli
             throw new UsageException("--filestore-into: restoring the filestore arrives with issue [3]; nothing was restored (run without it to restore the database).");
         }
 
-        if (invocation.Parse.GetValue(_restoreNeutralize))
-        {
-            throw new UsageException("--neutralize arrives with issue [4]; nothing was restored.");
-        }
-
         var jobs = invocation.Parse.GetValue(_restoreJobs);
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         var manifest = await BackupCatalog.ResolveAsync(repository.Store, target.Name, invocation.Parse.GetValue(_restoreBackup)!, cancellationToken);
-        var restorer = new DatabaseRestorer(invocation.Time, invocation.LoggerFactory.CreateLogger<DatabaseRestorer>());
+        var pipeline = new RestorePipeline(new DatabaseRestorer(invocation.Time, invocation.LoggerFactory.CreateLogger<DatabaseRestorer>()), filestore: null, invocation.Time);
+        var neutralize = invocation.Parse.GetValue(_restoreNeutralize);
         var options = new DatabaseRestoreOptions(
             invocation.Parse.GetValue(_restoreForce), jobs > 0 ? jobs : DatabaseRestoreOptions.DefaultJobs, invocation.Options.Sandbox.WorkPath,
             Check: !invocation.Parse.GetValue(_restoreNoCheck));
         Directory.CreateDirectory(options.WorkPath);
-        var result = await new CliProgress(_environment).RunAsync($"restore {target.Name}/{manifest.BackupId}", progress =>
-            restorer.RestoreAsync(repository, manifest, invocation.Parse.GetRequiredValue(_restoreInto), options,
+        var restored = await new CliProgress(_environment).RunAsync($"restore {target.Name}/{manifest.BackupId}", progress =>
+            pipeline.RunAsync(repository, new RestoreRequest(manifest, invocation.Parse.GetRequiredValue(_restoreInto), options, FilestoreInto: null, neutralize),
                 new Progress<RestoreProgress>(p => progress.Report((p.Phase.ToString().ToLowerInvariant(), p.Bytes))), cancellationToken));
+        var result = restored.Database;
 
         var phases = string.Join(", ", result.Phases.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Phase.ToString().ToLowerInvariant()} {p.Elapsed.TotalSeconds:F1} s")));
         var json = new JsonObject
@@ -149,7 +177,21 @@ internal sealed partial class BackupDrCli
             ["phases"] = new JsonObject(result.Phases.Select(p => KeyValuePair.Create(p.Phase.ToString().ToLowerInvariant(), (JsonNode?)Math.Round(p.Elapsed.TotalSeconds, 3)))),
             ["checked"] = result.Checked,
             ["differences"] = new JsonArray(result.Differences.Select(d => (JsonNode)d).ToArray()),
+            ["neutralized"] = restored.Neutralization is not null,
+            ["neutralization"] = restored.Neutralization is null ? null : new JsonArray(restored.Neutralization.Steps.Select(step => (JsonNode)new JsonObject
+            {
+                ["step"] = step.Name,
+                ["rows"] = step.Rows,
+                ["notApplicable"] = step.NotApplicable,
+            }).ToArray()),
         };
+        if (restored.Neutralization is not null
+            && await NeutralizationProbe.CheckAsync(result.ConnectionString, cancellationToken) is { Status: not ProbeStatus.Passed } proof)
+        {
+            return invocation.Output.Fail(ExitCodes.Failed,
+                $"restored {manifest.Target}/{manifest.BackupId} into {result.Database}, but the copy is not neutralized: {proof.Details}; do not start Odoo on it", json);
+        }
+
         if (!result.Matches)
         {
             return invocation.Output.Fail(ExitCodes.Failed,
@@ -158,7 +200,10 @@ internal sealed partial class BackupDrCli
 
         return invocation.Output.Success(json,
             $"restored {manifest.Target}/{manifest.BackupId} (recovery point {manifest.RecoveryPoint:u}) into database {result.Database}: {phases}"
-            + (result.Checked ? "; row counts, content fingerprints and ledger totals match the backup" : "; not checked (--no-check)"));
+            + (result.Checked ? "; row counts, content fingerprints and ledger totals match the backup" : "; not checked (--no-check)")
+            + (restored.Neutralization is { } n
+                ? string.Create(CultureInfo.InvariantCulture, $"; neutralized ({n.RowsChanged} rows changed: no mail, no cron but autovacuum, no live payment provider)")
+                : target.IsProduction ? "; NOT neutralized: this is a production copy that can send mail and run crons (use --neutralize for staging copies)" : ""));
     }
 
     private static JsonArray ObjectsJson(BackupManifest manifest) =>

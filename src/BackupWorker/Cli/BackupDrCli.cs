@@ -52,7 +52,7 @@ internal sealed partial class BackupDrCli
 
     private readonly Option<bool> _restoreNeutralize = new("--neutralize")
     {
-        Description = "Neutralize the copy (no mail, no cron, no live payment provider); a production restore is not neutralized without it",
+        Description = "Neutralize the copy as Odoo does for copies (no mail, no cron but autovacuum, no live payment provider, marked URLs); a production restore is not neutralized without it",
     };
 
     private readonly Option<bool> _restoreForce = new("--force")
@@ -70,6 +70,9 @@ internal sealed partial class BackupDrCli
     {
         Description = "Skip comparing the restored database with the backup's row counts, fingerprints and ledger totals",
     };
+
+    private readonly Option<string> _drillTarget = TargetOption(required: true);
+    private readonly Option<string> _drillBackup = BackupOption("ID|latest|sample", allowSample: true);
 
     private readonly Option<string> _newPassphraseFile = new("--new-passphrase-file")
     {
@@ -124,10 +127,8 @@ internal sealed partial class BackupDrCli
         root.Subcommands.Add(Verb("restore", "Restore a backup: the incident runbook", RestoreAsync,
             _restoreTarget, _restoreBackup, _restoreInto, _restoreFilestore, _restoreNeutralize, _restoreForce, _restoreJobs, _restoreNoCheck));
 
-        var drillTarget = TargetOption(required: true);
-        var drillBackup = BackupOption("ID|latest|sample", allowSample: true);
         root.Subcommands.Add(Verb("drill", "Restore a backup into a sandbox, run the probes, record RTO and RPO",
-            NotImplemented("[4]", drillTarget), drillTarget, drillBackup));
+            DrillAsync, _drillTarget, _drillBackup));
 
         var month = new Option<string>("--month")
         {

@@ -54,6 +54,35 @@ internal sealed class CliOutput(bool json, TextWriter output, TextWriter error)
         return exitCode;
     }
 
+    /// <summary>
+    /// A result that is reported in full whatever its verdict (a drill): the document, or the text on standard output;
+    /// when <paramref name="failure"/> is set, also the exit code and the failure (on standard error in text mode).
+    /// </summary>
+    public int Report(int exitCode, JsonObject document, string text, string? failure)
+    {
+        if (Json)
+        {
+            document["ok"] = exitCode == ExitCodes.Success;
+            if (failure is not null)
+            {
+                document["exitCode"] = exitCode;
+                document["error"] = failure;
+            }
+
+            output.WriteLine(document.ToJsonString(Indented));
+        }
+        else
+        {
+            output.WriteLine(text);
+            if (failure is not null)
+            {
+                error.WriteLine($"error: {failure}");
+            }
+        }
+
+        return exitCode;
+    }
+
     public int InvalidConfiguration(IReadOnlyList<ConfigurationError> errors)
     {
         if (Json)

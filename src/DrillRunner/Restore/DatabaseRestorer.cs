@@ -22,6 +22,8 @@ internal enum RestorePhase
     Download,
     Restore,
     Check,
+    Filestore,
+    Neutralize,
 }
 
 /// <summary>Bytes of the dump written to the staging file so far.</summary>
@@ -29,8 +31,9 @@ internal readonly record struct RestoreProgress(RestorePhase Phase, long Bytes, 
 
 /// <param name="Phases">Wall time of each phase, in order.</param>
 /// <param name="Differences">Evidence mismatches; empty when the restore reproduced the backup exactly (or was not checked).</param>
+/// <param name="ConnectionString">The restored database's connection string (as given, without pooling).</param>
 internal sealed record DatabaseRestoreResult(
-    string Database, bool Created, bool Replaced, long DumpBytes, IReadOnlyList<(RestorePhase Phase, TimeSpan Elapsed)> Phases,
+    string Database, string ConnectionString, bool Created, bool Replaced, long DumpBytes, IReadOnlyList<(RestorePhase Phase, TimeSpan Elapsed)> Phases,
     bool Checked, IReadOnlyList<string> Differences)
 {
     public bool Matches => Differences.Count == 0;
@@ -99,7 +102,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                 EndPhase(RestorePhase.Check);
             }
 
-            return new DatabaseRestoreResult(target.Database, target.Created, target.Replaced, database.PlainSizeBytes, phases, options.Check, differences);
+            return new DatabaseRestoreResult(target.Database, target.ConnectionString, target.Created, target.Replaced, database.PlainSizeBytes, phases, options.Check, differences);
         }
         catch (Exception e) when (target.Created)
         {

@@ -95,6 +95,13 @@ internal static class BackupCatalog
         return manifest;
     }
 
+    /// <summary>SHA-256 (hex) of the manifest as stored: names exactly which backup a drill record speaks of.</summary>
+    public static async Task<string> ManifestSha256Async(IObjectStore store, BackupManifest manifest, CancellationToken cancellationToken)
+    {
+        await using var stream = await store.OpenReadAsync(RepositoryLayout.Manifest(manifest.Target, BackupId.Parse(manifest.BackupId)), cancellationToken);
+        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream, cancellationToken));
+    }
+
     /// <summary>
     /// The backup's data key, unwrapped with the manifest's seal as context: a manifest altered in any field, or a key
     /// token moved from another backup, fails here with <see cref="CorruptObjectException"/>.

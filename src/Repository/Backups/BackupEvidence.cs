@@ -37,7 +37,11 @@ internal static class BackupEvidence
     }
 
     /// <summary>Every difference between what the backup recorded and what a restored database shows.</summary>
-    public static IReadOnlyList<string> Compare(DatabaseEvidenceRecord expected, DatabaseEvidenceRecord actual)
+    public static IReadOnlyList<string> Compare(DatabaseEvidenceRecord expected, DatabaseEvidenceRecord actual) =>
+        [.. CompareContent(expected, actual), .. CompareLedger(expected.Ledger, actual.Ledger)];
+
+    /// <summary>Odoo version, installed modules, and every table's row count and content fingerprint.</summary>
+    public static IReadOnlyList<string> CompareContent(DatabaseEvidenceRecord expected, DatabaseEvidenceRecord actual)
     {
         var differences = new List<string>();
         if (expected.OdooVersion != actual.OdooVersion)
@@ -68,15 +72,27 @@ internal static class BackupEvidence
             }
         }
 
-        foreach (var total in expected.Ledger)
+        return differences;
+    }
+
+    /// <summary>Posted debit and credit totals and line counts per company.</summary>
+    public static IReadOnlyList<string> CompareLedger(IReadOnlyList<LedgerTotal> expected, IReadOnlyList<LedgerTotal> actual)
+    {
+        var differences = new List<string>();
+        foreach (var total in expected)
         {
-            var restored = actual.Ledger.FirstOrDefault(l => l.CompanyId == total.CompanyId);
+            var restored = actual.FirstOrDefault(l => l.CompanyId == total.CompanyId);
             if (restored != total)
             {
                 differences.Add(restored is null
                     ? $"company {total.CompanyId} has no posted journal items, expected {total.Lines}"
                     : $"company {total.CompanyId} ledger debit {restored.Debit} / credit {restored.Credit} ({restored.Lines} lines), expected {total.Debit} / {total.Credit} ({total.Lines} lines)");
             }
+        }
+
+        foreach (var extra in actual.Where(a => expected.All(e => e.CompanyId != a.CompanyId)))
+        {
+            differences.Add($"company {extra.CompanyId} has {extra.Lines} posted journal items the backup did not have");
         }
 
         return differences;

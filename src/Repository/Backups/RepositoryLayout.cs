@@ -8,6 +8,7 @@ namespace BackupDr.Repository.Backups;
 /// repository.json                                           format, key slots (see Crypto/RepositoryDocument)
 /// targets/&lt;target&gt;/backups/&lt;backup-id&gt;/manifest.json            written last: the backup exists iff it does
 /// targets/&lt;target&gt;/backups/&lt;backup-id&gt;/database.dump.zst.aesgcm   the pg_dump stream, zstd, AES-256-GCM segments
+/// targets/&lt;target&gt;/drills/&lt;drill-id&gt;.json                         a sealed drill record (Drills/DrillRecord)
 /// </code>
 /// </summary>
 internal static class RepositoryLayout
@@ -31,6 +32,15 @@ internal static class RepositoryLayout
         var segments = key.Value.Split('/');
         return segments is ["targets", _, "backups", _, ManifestName];
     }
+
+    public static string DrillsPrefix(string target) => $"targets/{target}/drills/";
+
+    /// <summary>Drill ids have the backup id format (UTC start time + random suffix), so they sort by time too.</summary>
+    public static ObjectKey DrillRecord(string target, BackupId drill) => ObjectKey.Parse($"{DrillsPrefix(target)}{drill}.json");
+
+    /// <summary>True for <c>targets/&lt;target&gt;/drills/&lt;id&gt;.json</c>.</summary>
+    public static bool IsDrillRecord(ObjectKey key) =>
+        key.Value.Split('/') is ["targets", _, "drills", var name] && name.EndsWith(".json", StringComparison.Ordinal);
 
     /// <summary>The stored object of a logical object: its name plus codec and cipher suffixes.</summary>
     public static ObjectKey Object(string target, BackupId backup, string objectName, string suffix) =>

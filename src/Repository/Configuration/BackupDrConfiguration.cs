@@ -95,7 +95,7 @@ public static class BackupDrConfiguration
     private static TargetOptions ReadTarget(IConfigurationSection section, SectionReader reader)
     {
         reader.RejectUnknownKeys(section, "Name", "Tenant", "Environment", "Tier", "ConnectionString", "FilestorePath",
-            "BackupSchedule", "DrillSchedule");
+            "BackupSchedule", "DrillSchedule", "Drill");
         return new TargetOptions
         {
             Name = SectionReader.String(section, "Name"),
@@ -106,6 +106,48 @@ public static class BackupDrConfiguration
             FilestorePath = SectionReader.String(section, "FilestorePath"),
             BackupSchedule = SectionReader.String(section, "BackupSchedule"),
             DrillSchedule = SectionReader.String(section, "DrillSchedule"),
+            Drill = ReadDrill(section.GetSection("Drill"), reader),
+        };
+    }
+
+    private static DrillOptions ReadDrill(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "RecencyWindow", "Probes", "Odoo");
+        var odoo = section.GetSection("Odoo");
+        reader.RejectUnknownKeys(odoo, "Url", "Database", "Login", "Password", "Timeout");
+        return new DrillOptions
+        {
+            RecencyWindow = reader.OptionalDuration(section, "RecencyWindow"),
+            Probes = section.GetSection("Probes").GetChildren()
+                .OrderBy(p => int.TryParse(p.Key, out var i) ? i : int.MaxValue)
+                .Select(p => ReadSqlProbe(p, reader))
+                .ToList(),
+            Odoo = odoo.Exists()
+                ? new OdooProbeOptions
+                {
+                    Url = SectionReader.String(odoo, "Url"),
+                    Database = SectionReader.String(odoo, "Database"),
+                    Login = SectionReader.String(odoo, "Login"),
+                    Password = SectionReader.String(odoo, "Password"),
+                    Timeout = reader.OptionalDuration(odoo, "Timeout") ?? TimeSpan.FromSeconds(30),
+                }
+                : null,
+        };
+    }
+
+    private static SqlProbeOptions ReadSqlProbe(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Name", "Query", "Expected", "Min", "Max", "Critical", "Timeout");
+        var expected = section["Expected"];
+        return new SqlProbeOptions
+        {
+            Name = SectionReader.String(section, "Name"),
+            Query = SectionReader.String(section, "Query"),
+            Expected = expected,
+            Min = reader.OptionalDecimal(section, "Min"),
+            Max = reader.OptionalDecimal(section, "Max"),
+            Critical = reader.Bool(section, "Critical", true),
+            Timeout = reader.OptionalDuration(section, "Timeout") ?? TimeSpan.FromMinutes(5),
         };
     }
 

@@ -100,7 +100,57 @@ public sealed record TargetOptions
     /// <summary>Quartz cron expression; when empty the drill cadence follows the tier's <see cref="TierOptions.DrillEvery"/>.</summary>
     public string DrillSchedule { get; init; } = "";
 
+    /// <summary>What a drill of this target checks beyond the built-in probes.</summary>
+    public DrillOptions Drill { get; init; } = new();
+
     public bool IsProduction => string.Equals(Environment, "production", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Per-target drill settings: custom SQL probes, the recency window, and an Odoo server for the sandbox.</summary>
+public sealed record DrillOptions
+{
+    /// <summary>
+    /// How far the newest write in the key tables may lie before the recovery point; null checks only that no write is
+    /// newer than the recovery point (a database without daily activity has no meaningful window).
+    /// </summary>
+    public TimeSpan? RecencyWindow { get; init; }
+
+    public IReadOnlyList<SqlProbeOptions> Probes { get; init; } = [];
+
+    /// <summary>An Odoo application server serving the sandbox database; null when none is configured.</summary>
+    public OdooProbeOptions? Odoo { get; init; }
+}
+
+/// <summary>
+/// A custom SQL probe: a read-only query returning one scalar, checked against <see cref="Expected"/> (text equality)
+/// or <see cref="Min"/>/<see cref="Max"/> (numeric bounds).
+/// </summary>
+public sealed record SqlProbeOptions
+{
+    public string Name { get; init; } = "";
+    public string Query { get; init; } = "";
+    public string? Expected { get; init; }
+    public decimal? Min { get; init; }
+    public decimal? Max { get; init; }
+    public bool Critical { get; init; } = true;
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>The Odoo server that serves the restored sandbox database, for the HTTP and XML-RPC probes.</summary>
+public sealed record OdooProbeOptions
+{
+    public string Url { get; init; } = "";
+
+    /// <summary>The database name Odoo serves; empty means the restored database's name (the source's).</summary>
+    public string Database { get; init; } = "";
+
+    /// <summary>The drill user Odoo authenticates (a user made for drills, with read access to partners).</summary>
+    public string Login { get; init; } = "";
+
+    /// <summary>Secret: the drill user's password or API key (environment or a mounted file).</summary>
+    public string Password { get; init; } = "";
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 public enum SandboxKind

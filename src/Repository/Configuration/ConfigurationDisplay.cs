@@ -56,6 +56,30 @@ public static class ConfigurationDisplay
                 ["FilestorePath"] = t.FilestorePath,
                 ["BackupSchedule"] = t.BackupSchedule,
                 ["DrillSchedule"] = t.DrillSchedule,
+                ["Drill"] = new JsonObject
+                {
+                    ["RecencyWindow"] = t.Drill.RecencyWindow?.ToString("c"),
+                    ["Probes"] = new JsonArray(t.Drill.Probes.Select(p => (JsonNode)new JsonObject
+                    {
+                        ["Name"] = p.Name,
+                        ["Query"] = p.Query,
+                        ["Expected"] = p.Expected,
+                        ["Min"] = p.Min,
+                        ["Max"] = p.Max,
+                        ["Critical"] = p.Critical,
+                        ["Timeout"] = p.Timeout.ToString("c"),
+                    }).ToArray()),
+                    ["Odoo"] = t.Drill.Odoo is { } odoo
+                        ? new JsonObject
+                        {
+                            ["Url"] = SecretMasker.Url(odoo.Url),
+                            ["Database"] = odoo.Database,
+                            ["Login"] = odoo.Login,
+                            ["Password"] = SecretMasker.Secret(odoo.Password),
+                            ["Timeout"] = odoo.Timeout.ToString("c"),
+                        }
+                        : null,
+                },
             }).ToArray()),
             ["Sandbox"] = new JsonObject
             {

@@ -175,6 +175,74 @@ internal static partial class ConfigurationValidator
             {
                 ValidateCron($"{key}:DrillSchedule", target.DrillSchedule, add);
             }
+
+            ValidateDrill($"{key}:Drill", target.Drill, add);
+        }
+    }
+
+    /// <summary>Names the built-in probes take; a custom probe may not shadow one in the drill record.</summary>
+    public static readonly IReadOnlySet<string> BuiltInProbeNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "fingerprints", "ledger", "attachments", "recency", "neutralization", "odoo-http", "odoo-xmlrpc",
+    };
+
+    private static void ValidateDrill(string key, DrillOptions drill, Action<string, string> add)
+    {
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < drill.Probes.Count; i++)
+        {
+            var probe = drill.Probes[i];
+            var probeKey = $"{key}:Probes:{i}";
+            if (!ProbeName().IsMatch(probe.Name))
+            {
+                add($"{probeKey}:Name", $"'{probe.Name}' is not a probe name (1-63 lowercase letters, digits, '-', '_' or '.')");
+            }
+            else if (BuiltInProbeNames.Contains(probe.Name))
+            {
+                add($"{probeKey}:Name", $"'{probe.Name}' is the name of a built-in probe; choose another");
+            }
+            else if (!names.Add(probe.Name))
+            {
+                add($"{probeKey}:Name", $"duplicate probe name '{probe.Name}'");
+            }
+
+            var query = probe.Query.Trim().TrimEnd(';');
+            if (query.Length == 0)
+            {
+                add($"{probeKey}:Query", "required: one SELECT returning one value, e.g. SELECT count(*) FROM res_partner");
+            }
+            else if (query.Contains(';', StringComparison.Ordinal))
+            {
+                add($"{probeKey}:Query", "must be one statement (it runs in a read-only transaction and returns one value)");
+            }
+
+            var hasBounds = probe.Min is not null || probe.Max is not null;
+            if (probe.Expected is null == !hasBounds)
+            {
+                add($"{probeKey}", "set either Expected (the exact value) or Min and/or Max (numeric bounds), not both and not neither");
+            }
+            else if (probe.Min > probe.Max)
+            {
+                add($"{probeKey}:Min", $"{probe.Min} is above Max {probe.Max}");
+            }
+        }
+
+        if (drill.Odoo is { } odoo)
+        {
+            if (!IsHttpUri(odoo.Url))
+            {
+                add($"{key}:Odoo:Url", "required: the absolute http or https URL of the Odoo server that serves the sandbox, e.g. http://127.0.0.1:8069");
+            }
+            else if (new Uri(odoo.Url).UserInfo.Length > 0)
+            {
+                add($"{key}:Odoo:Url", "must not carry credentials; set Login and Password");
+            }
+
+            RequireText($"{key}:Odoo:Login", odoo.Login, add);
+            if (odoo.Password.Length == 0)
+            {
+                add($"{key}:Odoo:Password", "required: set the drill user's password or API key in the environment or a mounted configuration file");
+            }
         }
     }
 
@@ -337,4 +405,7 @@ internal static partial class ConfigurationValidator
 
     [GeneratedRegex("^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")]
     private static partial Regex Sha256Hex();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_.-]{0,62}$")]
+    private static partial Regex ProbeName();
 }

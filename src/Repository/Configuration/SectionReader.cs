@@ -57,6 +57,27 @@ internal sealed class SectionReader
         return duration;
     }
 
+    /// <summary>An optional, strictly positive duration: null when absent.</summary>
+    public TimeSpan? OptionalDuration(IConfigurationSection section, string key) =>
+        Value(section, key) is null ? null : Duration(section, key);
+
+    public decimal? OptionalDecimal(IConfigurationSection section, string key)
+    {
+        var value = Value(section, key);
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (!decimal.TryParse(value, NumberStyles.Number, CultureInfo.InvariantCulture, out var number))
+        {
+            Error(Path(section, key), $"'{value}' is not a number");
+            return null;
+        }
+
+        return number;
+    }
+
     public int Int(IConfigurationSection section, string key, int defaultValue)
     {
         var value = Value(section, key);

@@ -9,6 +9,14 @@ namespace BackupDr.Repository.Postgres;
 /// </summary>
 internal static class PgRestore
 {
+    /// <summary>The <c>pg_restore --version</c> line, recorded in drill records.</summary>
+    public static async Task<string> VersionAsync(int major, CancellationToken cancellationToken)
+    {
+        var pgRestore = PostgresInstallation.Locate(major).FindTool("pg_restore");
+        var result = await ChildProcess.RunAsync(new ChildProcessRequest(pgRestore, ["--version"]), cancellationToken);
+        return result.StandardOutput.Trim();
+    }
+
     public static async Task RunAsync(int major, string dumpFile, string connectionString, int jobs, CancellationToken cancellationToken)
     {
         var pgRestore = PostgresInstallation.Locate(major).FindTool("pg_restore");

@@ -55,8 +55,6 @@ public sealed class BackupDrCliTests : IDisposable
     public static TheoryData<string[], string> NotYetBuilt => new()
     {
         { ["restore", "--target", "acme-prod", "--into", "Host=localhost;Database=copy", "--filestore-into", "/tmp/fs"], "[3]" },
-        { ["restore", "--target", "acme-prod", "--into", "Host=localhost;Database=copy", "--neutralize"], "[4]" },
-        { ["drill", "--target", "acme-prod", "--backup", "sample"], "[4]" },
         { ["report", "--month", "2026-11"], "[6]" },
         { ["prune", "--apply"], "[5]" },
         { ["run"], "[5]" },
@@ -81,12 +79,38 @@ public sealed class BackupDrCliTests : IDisposable
     {
         var config = _cli.WriteConfig(CliRunner.ValidConfig);
 
-        var result = await _cli.RunAsync("drill", "--target", "acme-prod", "--config", config, "--json");
+        var result = await _cli.RunAsync("report", "--month", "2026-11", "--config", config, "--json");
 
         result.ExitCode.ShouldBe(2);
         result.Json["ok"]!.GetValue<bool>().ShouldBeFalse();
         result.Json["exitCode"]!.GetValue<int>().ShouldBe(2);
-        result.Json["error"]!.GetValue<string>().ShouldContain("'backupdr drill' is not implemented yet");
+        result.Json["error"]!.GetValue<string>().ShouldContain("'backupdr report' is not implemented yet");
+    }
+
+    [Theory]
+    [InlineData("drill", "--target", "acme-prod", "--backup", "sample")]
+    [InlineData("restore", "--target", "acme-prod", "--into", "Host=localhost;Database=copy", "--neutralize")]
+    public async Task Run_DrillOrNeutralizedRestoreWithoutPassphrase_ExitsTwoBeforeAnySandbox(params string[] args)
+    {
+        var sandboxes = Path.Combine(Path.GetTempPath(), "backupdr-nosandbox-" + Guid.NewGuid().ToString("N"));
+        var config = _cli.WriteConfig(CliRunner.ValidConfig.Replace("/tmp/backupdr-tests/sandboxes", sandboxes, StringComparison.Ordinal));
+
+        var result = await _cli.RunAsync([.. args, "--config", config, "--json"]);
+
+        result.ExitCode.ShouldBe(2);
+        result.Json["error"]!.GetValue<string>().ShouldContain("no repository passphrase");
+        Directory.Exists(sandboxes).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task Drill_KubernetesSandbox_ExitsTwoSayingWhenItArrives()
+    {
+        var config = _cli.WriteConfig(CliRunner.ValidConfig.Replace("\"Kind\": \"Local\", \"WorkPath\"", "\"Kind\": \"Kubernetes\", \"WorkPath\"", StringComparison.Ordinal));
+
+        var result = await _cli.RunAsync("drill", "--target", "acme-prod", "--config", config);
+
+        result.ExitCode.ShouldBe(2);
+        result.Error.ShouldContain("issue [7]");
     }
 
     [Theory]

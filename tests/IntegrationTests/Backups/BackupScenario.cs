@@ -65,6 +65,12 @@ internal sealed class BackupScenario : IAsyncDisposable
 
     public string LocalRepositoryPath => Path.Combine(Folder, "repository");
 
+    /// <summary>
+    /// Sandbox:WorkPath. Not under <see cref="Folder"/>: temp subdirectories are 0700, and a sandbox server runs as
+    /// the postgres user, which must traverse every folder above it.
+    /// </summary>
+    public string SandboxPath => Path.Combine(Path.GetTempPath(), "backupdr-sandboxes", Path.GetFileName(Folder));
+
     public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
 
     public static async Task<BackupScenario> CreateAsync(
@@ -87,7 +93,8 @@ internal sealed class BackupScenario : IAsyncDisposable
         return scenario;
     }
 
-    public void WriteConfig(JsonObject repositorySection, string sourceConnectionString)
+    /// <param name="drill">The target's Drill section (custom probes, recency window), or null for none.</param>
+    public void WriteConfig(JsonObject repositorySection, string sourceConnectionString, JsonObject? drill = null)
     {
         var config = new JsonObject
         {
@@ -100,8 +107,9 @@ internal sealed class BackupScenario : IAsyncDisposable
                     ["ConnectionString"] = sourceConnectionString,
                     ["FilestorePath"] = Path.Combine(Folder, "filestore"),
                     ["BackupSchedule"] = "0 0 1 * * ?",
+                    ["Drill"] = drill?.DeepClone(),
                 }),
-                ["Sandbox"] = new JsonObject { ["Kind"] = "Local", ["WorkPath"] = Path.Combine(Folder, "sandboxes") },
+                ["Sandbox"] = new JsonObject { ["Kind"] = "Local", ["WorkPath"] = SandboxPath },
             },
         };
         File.WriteAllText(ConfigPath, config.ToJsonString());
@@ -173,5 +181,9 @@ internal sealed class BackupScenario : IAsyncDisposable
         }
 
         Directory.Delete(Folder, recursive: true);
+        if (Directory.Exists(SandboxPath))
+        {
+            Directory.Delete(SandboxPath, recursive: true);
+        }
     }
 }

@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Reflection;
+using BackupDr.DrillRunner.Probes;
+using BackupDr.DrillRunner.Restore;
+using BackupDr.DrillRunner.Sandboxes;
+using BackupDr.Repository.Backups;
+using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Drills;
+using BackupDr.Repository.Postgres;
+using Microsoft.Extensions.Logging;
+
+namespace BackupDr.DrillRunner.Drills;
+
+/// <summary>A drill to run: the target, its tier, and which backup (<c>latest</c>, <c>sample</c> or a backup id).</summary>
+/// <param name="Random">The draw for <c>sample</c>; null uses <see cref="Random.Shared"/>.</param>
+internal sealed record DrillRequest(TargetOptions Target, string TierName, TierOptions Tier, string BackupReference, Random? Random = null);
+
+/// <summary>Follows a drill as it runs (the terminal display, the worker's logs, tests).</summary>
+internal interface IDrillObserver
+{
+    void PhaseStarted(DrillPhase phase);
+
+    void PhaseEnded(DrillPhaseRecord phase);
+
+    void ProbeEnded(ProbeRecord probe);
+
+    /// <summary>
+    /// The sandbox holds the restored, neutralized copy; probes start when this returns. A sandbox kind that runs an
+    /// Odoo server for the HTTP and XML-RPC probes starts it here.
+    /// </summary>
+    Task SandboxReadyAsync(ISandbox sandbox, string database, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Runs one drill: chooses the backup, provisions a sandbox of the backup's PostgreSQL major, restores through the
+/// shared <see cref="RestorePipeline"/> (the path of <c>backupdr restore</c>), neutralizes, runs the probes, measures
+/// achieved RTO and RPO against the tier, tears the sandbox down (always), and writes the sealed drill record last.
+/// A drill that fails is recorded as Failed with its error; a cancelled drill writes no record.
+/// </summary>
+/// <remarks>The source database is never contacted: everything comes from the repository and the manifest.</remarks>
+internal sealed partial class DrillService(
+    ISandboxProvider sandboxes, RestorePipeline pipeline, HttpClient http, TimeProvider time, ILogger<DrillService> logger)
+{
+    public static string ProductVersion { get; } =
+        typeof(DrillService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
+
+    public async Task<DrillRecord> RunAsync(BackupRepository repository, DrillRequest request, IDrillObserver? observer, CancellationToken cancellationToken)
+    {
+        var startedAt = time.GetUtcNow();
+        var start = time.GetTimestamp();
+        var drillId = BackupId.New(time).Value;
+        var target = request.Target;
+        var backups = await BackupCatalog.ListAsync(repository.Store, target.Name, cancellationToken);
+        var (manifest, selection, reason) = await SelectAsync(repository, request, backups, startedAt, cancellationToken);
+        var manifestSha256 = await BackupCatalog.ManifestSha256Async(repository.Store, manifest, cancellationToken);
+        var major = manifest.Source.ServerVersionNum / 10000;
+        LogStarting(logger, drillId, target.Name, manifest.BackupId, reason);
+
+        var phases = new PhaseClock(time, observer);
+        var probes = new List<ProbeRecord>();
+        string? error = null;
+        long? criticalPassedAt = null;
+        var sandboxRecord = new SandboxRecord(sandboxes.Kind, "", "");
+        var pgRestoreVersion = "";
+        ISandbox? sandbox = null;
+        try
+        {
+            phases.Begin(DrillPhase.Provision);
+            sandbox = await sandboxes.ProvisionAsync(new SandboxRequest(drillId, target.Name, major), cancellationToken);
+            sandboxRecord = new SandboxRecord(sandbox.Kind, sandbox.Id, sandbox.ServerVersion);
+            pgRestoreVersion = await PgRestore.VersionAsync(major, cancellationToken);
+            phases.End($"PostgreSQL {sandbox.ServerVersion} on 127.0.0.1 and a unix socket; archiving and replication off");
+
+            var database = manifest.Source.Database;
+            var jobs = DatabaseRestoreOptions.DefaultJobs;
+            phases.Begin(DrillPhase.Download);
+            using var dataKey = BackupCatalog.OpenDataKey(repository.MasterKey, manifest);
+            var evidence = await BackupEvidence.ReadAsync(repository.Store, manifest, dataKey, cancellationToken);
+            var restored = await pipeline.RunAsync(
+                repository,
+                new RestoreRequest(manifest, sandbox.ConnectionString(database), new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
+                    sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url, evidence.Tables),
+                new PhaseProgress(phases, manifest, jobs),
+                cancellationToken);
+            phases.End(string.Create(CultureInfo.InvariantCulture,
+                $"{restored.Neutralization!.RowsChanged} rows changed in {restored.Neutralization.Steps.Count(s => s.NotApplicable is null)} steps"));
+            if (restored.FilestoreSkipped is { } skipped)
+            {
+                phases.Skipped(DrillPhase.FilestoreRestore, skipped.Reason);
+            }
+
+            await (observer?.SandboxReadyAsync(sandbox, database, cancellationToken) ?? Task.CompletedTask);
+            phases.Begin(DrillPhase.Probes);
+            var context = new ProbeContext(sandbox.ConnectionString(database), database, manifest, evidence,
+                restored.Filestore is null ? null : sandbox.FilestorePath, restored.FilestoreSkipped?.Reason, target, restored.Neutralization.Baseline);
+            var run = await new ProbeRunner(time).RunAsync(DrillProbes.For(target, http), context, p =>
+            {
+                probes.Add(p);
+                observer?.ProbeEnded(p);
+            }, cancellationToken);
+            criticalPassedAt = run.CriticalPassedAt;
+            phases.End($"{run.Records.Count(p => p.Status == ProbeStatus.Passed)} of {run.Records.Count} probes passed");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogCancelled(logger, drillId, target.Name);
+            throw;
+        }
+        catch (Exception e)
+        {
+            // Drill boundary: whatever stopped the restore (damaged backup, missing binaries, a failed pg_restore) is
+            // the drill's finding, recorded as Failed with its message, never a green run.
+            error = e.Message;
+            phases.Fail(e.Message);
+            LogFailed(logger, e, drillId, target.Name, manifest.BackupId);
+        }
+        finally
+        {
+            if (sandbox is not null)
+            {
+                await sandbox.TeardownAsync(CancellationToken.None);
+            }
+        }
+
+        var isNewest = backups.Count > 0 && backups[0].BackupId == manifest.BackupId;
+        // Achieved RTO: from drill start until every critical probe passed; not achieved when the copy was not proven.
+        TimeSpan? recovered = criticalPassedAt is { } at && error is null ? time.GetElapsedTime(start, at) : null;
+        var rto = new ObjectiveRecord(
+            recovered is { } r ? Math.Round(r.TotalSeconds, 3) : null,
+            request.Tier.Rto.TotalSeconds,
+            recovered <= request.Tier.Rto,
+            recovered is null ? "not achieved: the copy was not proven (see reasons)" : null);
+        var rpoAchieved = startedAt - manifest.RecoveryPoint;
+        var rpo = new ObjectiveRecord(Math.Round(rpoAchieved.TotalSeconds, 3), request.Tier.Rpo.TotalSeconds,
+            isNewest ? rpoAchieved <= request.Tier.Rpo : null,
+            isNewest ? null : $"backup {manifest.BackupId} is not the newest ({selection}): its age is not the data-loss window, so the target is not judged");
+        var (outcome, reasons) = DrillVerdict.Decide(error, probes, rto, rpo);
+        var record = new DrillRecord
+        {
+            DrillId = drillId,
+            Target = target.Name,
+            Tenant = target.Tenant,
+            Environment = target.Environment,
+            Tier = request.TierName,
+            BackupId = manifest.BackupId,
+            ManifestSha256 = manifestSha256,
+            RecoveryPoint = manifest.RecoveryPoint,
+            Selection = selection,
+            SelectionReason = reason,
+            StartedAt = startedAt,
+            CompletedAt = time.GetUtcNow(),
+            Outcome = outcome,
+            Reasons = reasons,
+            Error = error,
+            Phases = phases.Records,
+            Probes = probes,
+            Rto = rto,
+            Rpo = rpo,
+            Sandbox = sandboxRecord,
+            Tools = new DrillTools(ProductVersion, pgRestoreVersion),
+            Host = Environment.MachineName,
+        };
+        await DrillRecords.WriteAsync(repository.Store, repository.MasterKey, record, cancellationToken);
+        LogFinished(logger, drillId, target.Name, manifest.BackupId, outcome, rto.AchievedSeconds, rpo.AchievedSeconds);
+        return DrillRecords.Seal(record, repository.MasterKey);
+    }
+
+    private static async Task<(BackupManifest Manifest, string Selection, string Reason)> SelectAsync(
+        BackupRepository repository, DrillRequest request, IReadOnlyList<BackupManifest> backups, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        switch (request.BackupReference)
+        {
+            case "sample":
+                var drills = await DrillRecords.ListAsync(repository.Store, request.Target.Name, repository.MasterKey, cancellationToken);
+                var sampled = BackupSampler.Choose(backups, drills.Select(d => d.Record).ToList(), now, request.Random ?? Random.Shared, request.Target.Name);
+                return (sampled.Manifest, "sample", sampled.Reason);
+            case "latest":
+                var latest = await BackupCatalog.ResolveAsync(repository.Store, request.Target.Name, "latest", cancellationToken);
+                return (latest, "latest", "latest: the newest committed backup");
+            default:
+                var chosen = await BackupCatalog.ResolveAsync(repository.Store, request.Target.Name, request.BackupReference, cancellationToken);
+                return (chosen, "id", "id: chosen by the operator");
+        }
+    }
+
+    /// <summary>Maps the restore pipeline's phase reports onto drill phases as they start.</summary>
+    private sealed class PhaseProgress(PhaseClock phases, BackupManifest manifest, int jobs) : IProgress<RestoreProgress>
+    {
+        private RestorePhase _last = RestorePhase.Download;
+
+        public void Report(RestoreProgress value)
+        {
+            if (value.Phase == _last)
+            {
+                return;
+            }
+
+            _last = value.Phase;
+            var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
+            switch (value.Phase)
+            {
+                case RestorePhase.Restore:
+                    phases.End(string.Create(CultureInfo.InvariantCulture,
+                        $"{database.SizeBytes:N0} bytes read, SHA-256 and every segment authenticated, {database.PlainSizeBytes:N0} bytes of dump"));
+                    phases.Begin(DrillPhase.DatabaseRestore);
+                    break;
+                case RestorePhase.Filestore:
+                    phases.End(string.Create(CultureInfo.InvariantCulture, $"pg_restore --jobs={jobs}"));
+                    phases.Begin(DrillPhase.FilestoreRestore);
+                    break;
+                case RestorePhase.Neutralize:
+                    phases.End(phases.Current == DrillPhase.DatabaseRestore ? string.Create(CultureInfo.InvariantCulture, $"pg_restore --jobs={jobs}") : null);
+                    phases.Begin(DrillPhase.Neutralize);
+                    break;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Drill {DrillId} of {Target} starts with backup {BackupId} ({Reason})")]
+    private static partial void LogStarting(ILogger logger, string drillId, string target, string backupId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Drill {DrillId} of {Target} was cancelled; the sandbox is torn down and no record is written")]
+    private static partial void LogCancelled(ILogger logger, string drillId, string target);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Drill {DrillId} of {Target} with backup {BackupId} failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string drillId, string target, string backupId);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Drill {DrillId} of {Target} with backup {BackupId}: {Outcome}, achieved RTO {RtoSeconds} s, RPO {RpoSeconds} s")]
+    private static partial void LogFinished(ILogger logger, string drillId, string target, string backupId, DrillOutcome outcome, double? rtoSeconds, double? rpoSeconds);
+}

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+
+namespace BackupDr.DrillRunner.Sandboxes;
+
+/// <summary>What one sweep found: sandboxes removed, sandboxes in use, and those it could not remove (with why).</summary>
+internal sealed record JanitorReport(IReadOnlyList<string> Removed, IReadOnlyList<string> InUse, IReadOnlyList<string> Failed);
+
+/// <summary>
+/// Removes local sandboxes left behind by a process that crashed or was killed (its server may still run: pg_ctl
+/// starts it detached). A sandbox is left alone while its owner process lives on this host; a sandbox of another
+/// host (a shared work path) is never touched. <c>backupdr drill</c> sweeps at start; the worker service schedules
+/// <see cref="SweepAsync"/> too. Safe to run concurrently with drills.
+/// </summary>
+internal sealed partial class SandboxJanitor(string workPath, TimeProvider time, ILogger<SandboxJanitor> logger)
+{
+    /// <summary>A sandbox folder without an owner file is only removed after this long: its creator may be writing it now.</summary>
+    private static readonly TimeSpan UnownedGrace = TimeSpan.FromMinutes(10);
+
+    public async Task<JanitorReport> SweepAsync(CancellationToken cancellationToken)
+    {
+        List<string> removed = [], inUse = [], failed = [];
+        var root = Path.GetFullPath(workPath);
+        if (!Directory.Exists(root))
+        {
+            return new JanitorReport(removed, inUse, failed);
+        }
+
+        foreach (var folder in Directory.EnumerateDirectories(root, LocalSandboxProvider.FolderPrefix + "*"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var id = Path.GetFileName(folder);
+            var owner = SandboxOwner.Read(folder);
+            if (owner is null ? time.GetUtcNow() - Directory.GetCreationTimeUtc(folder) < UnownedGrace : owner.IsAlive() || owner.Host != Environment.MachineName)
+            {
+                inUse.Add(id);
+                continue;
+            }
+
+            try
+            {
+                await LocalSandbox.RemoveAsync(folder, cluster: null, time);
+                removed.Add(id);
+                LogRemoved(logger, id, owner?.DrillId ?? "unknown", owner?.ProcessId ?? 0);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Loop boundary: one sandbox that cannot be removed (permissions, a wedged server) must not stop the sweep;
+                // it is reported, logged and retried on the next sweep.
+                failed.Add($"{id}: {e.Message}");
+                LogRemoveFailed(logger, e, id);
+            }
+        }
+
+        return new JanitorReport(removed, inUse, failed);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Removed sandbox {SandboxId} left by drill {DrillId} (process {ProcessId} is gone)")]
+    private static partial void LogRemoved(ILogger logger, string sandboxId, string drillId, int processId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not remove stale sandbox {SandboxId}; it will be retried on the next sweep")]
+    private static partial void LogRemoveFailed(ILogger logger, Exception exception, string sandboxId);
+}

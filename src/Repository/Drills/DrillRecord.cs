@@ -1,0 +1,109 @@
+namespace BackupDr.Repository.Drills;
+
+/// <summary>The verdict of a drill.</summary>
+internal enum DrillOutcome
+{
+    /// <summary>Restored, every probe passed, achieved RTO and RPO within the tier's targets.</summary>
+    Passed,
+
+    /// <summary>Every critical probe passed, but a non-critical probe failed or a target was missed.</summary>
+    PartiallyFailed,
+
+    /// <summary>The restore failed or a critical probe failed: this backup could not be shown to bring the target back.</summary>
+    Failed,
+}
+
+/// <summary>The phases of a drill, in the order they run.</summary>
+internal enum DrillPhase
+{
+    Provision,
+    Download,
+    DatabaseRestore,
+    FilestoreRestore,
+    Neutralize,
+    Probes,
+}
+
+internal enum PhaseStatus
+{
+    Completed,
+    Skipped,
+    Failed,
+}
+
+internal enum ProbeStatus
+{
+    Passed,
+    Failed,
+
+    /// <summary>Nothing to check (e.g. no filestore in the backup); never counted as a pass in the outcome's reasons.</summary>
+    Skipped,
+}
+
+/// <param name="Detail">Why a phase was skipped or failed, or what it did (bytes, files).</param>
+internal sealed record DrillPhaseRecord(DrillPhase Phase, PhaseStatus Status, double Seconds, string? Detail);
+
+/// <param name="Details">What was checked and found; never a secret.</param>
+internal sealed record ProbeRecord(string Name, bool Critical, ProbeStatus Status, double Seconds, string Details);
+
+/// <summary>An achieved recovery objective beside its target.</summary>
+/// <param name="AchievedSeconds">Null when it was not achieved (RTO: a critical probe failed).</param>
+/// <param name="Met">Null when the comparison does not apply (see <see cref="Note"/>).</param>
+internal sealed record ObjectiveRecord(double? AchievedSeconds, double TargetSeconds, bool? Met, string? Note);
+
+/// <param name="Kind">The sandbox kind (<c>local</c>).</param>
+/// <param name="ServerVersion">The sandbox PostgreSQL server's version.</param>
+internal sealed record SandboxRecord(string Kind, string Id, string ServerVersion);
+
+internal sealed record DrillTools(string BackupDr, string PgRestore);
+
+/// <summary>HMAC-SHA256 of the record's canonical JSON (with <see cref="Value"/> blank) under a key derived from the master key.</summary>
+internal sealed record DrillSeal(string Algorithm, string MasterKeyId, string Value);
+
+/// <summary>
+/// What a drill did and found, stored as <c>targets/&lt;target&gt;/drills/&lt;drill-id&gt;.json</c> (create-only, written
+/// after the sandbox work). It holds no secret and no business data beyond counts; it is sealed with a key derived
+/// from the master key, so an edited record is reported as damaged, never believed.
+/// </summary>
+internal sealed record DrillRecord
+{
+    public const string SchemaName = "backupdr-drill-record";
+    public const int CurrentSchemaVersion = 1;
+
+    public string Schema { get; init; } = SchemaName;
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string DrillId { get; init; }
+    public required string Target { get; init; }
+    public required string Tenant { get; init; }
+    public required string Environment { get; init; }
+    public required string Tier { get; init; }
+    public required string BackupId { get; init; }
+
+    /// <summary>SHA-256 of the manifest as stored: the exact backup the drill restored.</summary>
+    public required string ManifestSha256 { get; init; }
+
+    public required DateTimeOffset RecoveryPoint { get; init; }
+
+    /// <summary>How the backup was chosen: <c>latest</c>, <c>sample</c> or <c>id</c>.</summary>
+    public required string Selection { get; init; }
+
+    public string? SelectionReason { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public required DateTimeOffset CompletedAt { get; init; }
+    public required DrillOutcome Outcome { get; init; }
+
+    /// <summary>Why the outcome is not <see cref="DrillOutcome.Passed"/>; empty when it is.</summary>
+    public required IReadOnlyList<string> Reasons { get; init; }
+
+    /// <summary>The failure that stopped the drill, if one did.</summary>
+    public string? Error { get; init; }
+
+    public required IReadOnlyList<DrillPhaseRecord> Phases { get; init; }
+    public required IReadOnlyList<ProbeRecord> Probes { get; init; }
+    public required ObjectiveRecord Rto { get; init; }
+    public required ObjectiveRecord Rpo { get; init; }
+    public required SandboxRecord Sandbox { get; init; }
+    public required DrillTools Tools { get; init; }
+    public required string Host { get; init; }
+    public DrillSeal? Seal { get; init; }
+}
