@@ -16,8 +16,8 @@ public sealed record FleetDrill(DateTimeOffset StartedAt, double RtoSeconds, dou
 
 /// <summary>
 /// Writes a deterministic fleet's history into a repository with the product's own formats: sealed manifests (daily
-/// backups at 01:00 UTC; every 7th target misses two days), sealed drill records (weekly, for the month and the 11
-/// before it), an incident per missed backup run, and an alert canary. For the report's tests and its benchmark
+/// backups at 01:00 UTC; every 7th target misses two days), sealed drill records (weekly, for
+/// the month and the ones before it), an incident per missed backup run, and an alert canary. For the report's tests and its benchmark
 /// (bench/report.sh); the backups' data objects are not written (a report never reads them).
 /// </summary>
 public static class SyntheticFleet
@@ -29,8 +29,9 @@ public static class SyntheticFleet
         ["silver"] = (TimeSpan.FromHours(4), TimeSpan.FromHours(49)),
     };
 
+    /// <param name="drillMonths">Months of weekly drills ending with <paramref name="month"/> (12 fills the report's trend).</param>
     internal static async Task<IReadOnlyList<FleetTarget>> WriteAsync(
-        IObjectStore store, MasterKey masterKey, int targets, DateOnly month, CancellationToken cancellationToken)
+        IObjectStore store, MasterKey masterKey, int targets, DateOnly month, int drillMonths, CancellationToken cancellationToken)
     {
         var start = new DateTimeOffset(month.Year, month.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var fleet = new List<FleetTarget>();
@@ -53,7 +54,7 @@ public static class SyntheticFleet
             }
 
             var drills = new List<FleetDrill>();
-            for (var weekStart = start.AddMonths(-11); weekStart < start.AddMonths(1); weekStart = weekStart.AddDays(7))
+            for (var weekStart = start.AddMonths(1 - drillMonths); weekStart < start.AddMonths(1); weekStart = weekStart.AddDays(7))
             {
                 var when = weekStart.AddDays(1).AddHours(3);
                 var rto = 600 + ((i * 37 + when.DayOfYear * 11) % 3600) + (i % 11 == 5 ? 4 * 3600 : 0);

@@ -95,11 +95,11 @@ internal static class PdfReportRenderer
         page.NewPage();
         page.Heading("Evidence index", 14);
         page.Text("Every backup and drill behind these figures, by id and the SHA-256 of its stored record.", 9, PdfPageWriter.Muted);
-        page.Table(
-            [34, 70, 132, 62, 55, 162],
+        page.Listing(
+            [26, 62, 96, 50, 52, 229],
             ["Kind", "Target", "Id", "At (UTC)", "Result", "SHA-256"],
-            [.. report.Evidence.Select(i => (IReadOnlyList<string>)[i.Kind, i.Target, i.Id, Stamp(i.At), i.Result, i.Sha256])],
-            fontSize: 6.5f);
+            report.Evidence.Select(i => (IReadOnlyList<string>)[i.Kind, i.Target, i.Id, Stamp(i.At), i.Result, i.Sha256]),
+            fontSize: 5.2f);
         return page.Finish();
     }
 

@@ -20,8 +20,13 @@ internal static class ReportBuilder
         ArgumentNullException.ThrowIfNull(inputs);
         var periodStart = new DateTimeOffset(month.Year, month.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var periodEnd = periodStart.AddMonths(1) < now ? periodStart.AddMonths(1) : now;
+        var backups = inputs.Backups.ToLookup(b => b.Target, StringComparer.Ordinal);
+        var drills = inputs.Drills.ToLookup(d => d.Record.Target, StringComparer.Ordinal);
+        var incidents = inputs.Incidents.ToLookup(i => i.Opened.Target, StringComparer.Ordinal);
         var environments = options.Targets
-            .Select(t => (t.Tenant, Section: Environment(options, inputs, t, periodStart, periodEnd, month)))
+            .Select(t => (t.Tenant, Section: Environment(
+                options, t, backups[t.Name], [.. drills[t.Name].Select(d => d.Record)], incidents[t.Name],
+                inputs.StoredBytesByTarget.GetValueOrDefault(t.Name), periodStart, periodEnd, month)))
             .ToList();
         var price = options.Repository.PricePerGbMonth;
         var tenants = environments
@@ -72,15 +77,15 @@ internal static class ReportBuilder
     }
 
     private static EnvironmentSection Environment(
-        BackupDrOptions options, ReportInputs inputs, TargetOptions target, DateTimeOffset periodStart, DateTimeOffset periodEnd, DateOnly month)
+        BackupDrOptions options, TargetOptions target, IEnumerable<BackupPoint> backups, IReadOnlyList<DrillRecord> drills, IEnumerable<Incident> incidents,
+        long storedBytes, DateTimeOffset periodStart, DateTimeOffset periodEnd, DateOnly month)
     {
         var tier = options.Tiers[target.Tier];
         var rto = tier.Rto.TotalSeconds;
         var rpo = tier.Rpo.TotalSeconds;
-        var points = inputs.Backups.Where(b => b.Target == target.Name).OrderBy(b => b.RecoveryPoint).ToList();
+        var points = backups.OrderBy(b => b.RecoveryPoint).ToList();
         var taken = points.Count(b => b.StartedAt >= periodStart && b.StartedAt < periodEnd);
         var scheduled = ScheduledBetween(target.BackupSchedule, periodStart, periodEnd);
-        var drills = inputs.Drills.Where(d => d.Record.Target == target.Name).Select(d => d.Record).ToList();
         var monthDrills = drills.Where(d => d.StartedAt >= periodStart && d.StartedAt < periodEnd).ToList();
         var proven = monthDrills.Any(d => d.Outcome != DrillOutcome.Failed);
         var worstRto = monthDrills.Select(d => d.Rto.AchievedSeconds).Max();
@@ -127,8 +132,8 @@ internal static class ReportBuilder
             })
             .ToList();
 
-        var incidents = inputs.Incidents
-            .Where(i => i.Opened.Target == target.Name && i.Opened.At < periodEnd && (i.ResolvedAt is null || i.ResolvedAt >= periodStart))
+        var lines = incidents
+            .Where(i => i.Opened.At < periodEnd && (i.ResolvedAt is null || i.ResolvedAt >= periodStart))
             .Select(i => new IncidentLine(
                 i.Opened.IncidentId, i.Opened.Rule.ToString(), i.Opened.Since, i.ResolvedAt,
                 i.ResolvedAt is { } resolved ? Math.Round((resolved - i.Opened.Since).TotalHours, 1) : null, i.Opened.Summary))
@@ -139,7 +144,7 @@ internal static class ReportBuilder
             target.Name, target.Environment, target.Tier, rto, rpo, scheduled, taken, monthDrills.Count,
             monthDrills.Count(d => d.Outcome == DrillOutcome.Passed), worstRto, worstRpo, gap, gapStart,
             !proven ? EnvironmentVerdict.NotProven : missedRto || missedRpo ? EnvironmentVerdict.TargetMissed : EnvironmentVerdict.Proven,
-            findings, trend, incidents, inputs.StoredBytesByTarget.GetValueOrDefault(target.Name));
+            findings, trend, lines, storedBytes);
     }
 
     /// <summary>

@@ -94,9 +94,8 @@ internal static class ReportSource
         var drillRecords = new ConcurrentBag<DrillEvidence>();
         await Parallel.ForEachAsync(drills, Options(cancellationToken), async (key, token) =>
         {
-            var record = await DrillRecords.ReadAsync(store, key, masterKey, token);
-            var (_, sha256) = await ReadAsync(store, key, token);
-            drillRecords.Add(new DrillEvidence(record, sha256));
+            var (bytes, sha256) = await ReadAsync(store, key, token);
+            drillRecords.Add(new DrillEvidence(DrillRecords.Parse(bytes, key, masterKey), sha256));
         });
 
         return new ReportInputs(

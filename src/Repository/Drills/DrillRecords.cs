@@ -84,10 +84,17 @@ internal static class DrillRecords
             buffer.Write(chunk, 0, read);
         }
 
+        return Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), key, masterKey);
+    }
+
+    /// <summary>A stored record's bytes, checked as <see cref="ReadAsync"/> checks them.</summary>
+    /// <exception cref="CorruptObjectException">Not a drill record, stored under another name, or (with a master key) a seal that does not verify.</exception>
+    public static DrillRecord Parse(ReadOnlySpan<byte> bytes, ObjectKey key, MasterKey? masterKey)
+    {
         DrillRecord? record;
         try
         {
-            record = JsonSerializer.Deserialize<DrillRecord>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Options);
+            record = JsonSerializer.Deserialize<DrillRecord>(bytes, Options);
         }
         catch (JsonException e)
         {

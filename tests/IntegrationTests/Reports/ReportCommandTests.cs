@@ -38,7 +38,7 @@ public sealed class ReportCommandTests(SmtpFixture smtp) : IDisposable
         IReadOnlyList<FleetTarget> fleet;
         using (var opened = await BackupRepository.OpenAsync(store, Passphrase, Ct))
         {
-            fleet = await SyntheticFleet.WriteAsync(store, opened.MasterKey, 12, new DateOnly(2026, 10, 1), Ct);
+            fleet = await SyntheticFleet.WriteAsync(store, opened.MasterKey, 12, new DateOnly(2026, 10, 1), 12, Ct);
         }
 
         var fleetConfig = SyntheticFleet.Configuration(fleet, $$"""{ "Kind": "Local", "Path": "{{repository}}" }""", Path.Combine(_folder, "sandboxes"))

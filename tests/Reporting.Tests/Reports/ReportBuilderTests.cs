@@ -26,7 +26,7 @@ public sealed class ReportBuilderTests : IAsyncLifetime, IDisposable
 
     public async ValueTask InitializeAsync()
     {
-        _fleet = await SyntheticFleet.WriteAsync(_store, _masterKey, 40, Month, TestContext.Current.CancellationToken);
+        _fleet = await SyntheticFleet.WriteAsync(_store, _masterKey, 40, Month, 12, TestContext.Current.CancellationToken);
         var inputs = await ReportSource.LoadAsync(_store, _masterKey, Start, End, TestContext.Current.CancellationToken);
         _report = ReportBuilder.Build(Options(_fleet), inputs, Month, Now, "memory://fleet");
     }
