@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh
 #
 # Used by scripts/test.sh, scripts/demo.sh and .ci/run. Idempotent and fast when nothing is missing:
-#   1. Debian packages (PostgreSQL 15 server and client, ca-certificates, Node.js): each is checked with
+#   1. Debian packages (PostgreSQL 15 server and client, ca-certificates, Node.js, Chromium and poppler-utils
+#      to render the report in its tests): each is checked with
 #      dpkg-query; apt-get runs only when one is missing (then as root, with `apt-get update` first).
 #      PostgreSQL's default `main` cluster is never started: tests run their own clusters.
 #   2. npm packages for the test servers (tools/package-lock.json): `npm ci` runs only when the stamp in
@@ -16,7 +17,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_dir="$repo_root/tools"
 stamp_file="$tools_dir/node_modules/.backupdr-install-stamp"
 min_node_major=20
-apt_packages=(postgresql-15 postgresql-client-15 ca-certificates nodejs)
+apt_packages=(postgresql-15 postgresql-client-15 ca-certificates nodejs chromium poppler-utils)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() {

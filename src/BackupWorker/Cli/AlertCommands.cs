@@ -20,28 +20,13 @@ internal sealed partial class BackupDrCli
                 "no notifier is configured: set Notifications:Email:Host, From and OnCall, or Notifications:Webhook:Url, then run 'backupdr alert test' again");
         }
 
-        var now = invocation.Time.GetUtcNow();
-        var message = new AlertMessage(
-            AlertState.Test, AlertRule.Test, "", "", "",
-            $"This is a test alert sent by 'backupdr alert test' from {Environment.MachineName}. If you read it, BackupDr can reach on-call.",
-            "", now, "Nothing to do: reply to your team that the alert arrived.",
-            $"test-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}", now);
-        var results = await dispatcher.SendAsync(message, cancellationToken);
-
-        // The proof goes to the repository for the monthly report, whatever the outcome: a failed test is evidence too.
-        var record = new CanaryRecord
-        {
-            At = now,
-            Kind = CanaryKind.Manual,
-            Host = Environment.MachineName,
-            Deliveries = [.. results.Select(r => new CanaryDelivery(r.Notifier, r.Delivered, r.Attempts, r.Error))],
-        };
-        await record.WriteAsync(invocation.OpenStore(), cancellationToken);
+        var (message, record) = await AlertCanary.RunAsync(dispatcher, invocation.OpenStore(), invocation.Time, CanaryKind.Manual, cancellationToken);
+        var results = record.Deliveries;
 
         var document = new JsonObject
         {
             ["incidentId"] = message.IncidentId,
-            ["recorded"] = CanaryRecord.KeyOf(now).Value,
+            ["recorded"] = CanaryRecord.KeyOf(record.At).Value,
             ["notifiers"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
             {
                 ["notifier"] = r.Notifier,

@@ -147,7 +147,7 @@ internal sealed partial class BackupDrCli
         var reportOut = new Option<string?>("--out") { Description = "Also write the report files into this folder", HelpName = "DIR" };
         var send = new Option<bool>("--send") { Description = "Mail the report to Notifications:Email:Reports" };
         root.Subcommands.Add(Verb("report", "Build the monthly recoverability report (HTML, PDF, JSON)",
-            NotImplemented("[6]"), month, reportOut, send));
+            ReportHandler(month, reportOut, send), month, reportOut, send));
 
         var pruneTarget = TargetOption(required: false);
         var apply = new Option<bool>("--apply") { Description = "Delete what retention allows; without it, only print what would go and why" };

@@ -16,6 +16,9 @@ internal readonly partial record struct BackupId
 
     public string Value { get; }
 
+    /// <summary>The start time the id was made from (UTC, millisecond precision).</summary>
+    public DateTimeOffset Time => DateTimeOffset.ParseExact(Value[..19], TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
     public static BackupId New(TimeProvider time)
     {
         var stamp = time.GetUtcNow().ToString(TimeFormat, CultureInfo.InvariantCulture);

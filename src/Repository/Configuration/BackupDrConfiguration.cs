@@ -44,7 +44,7 @@ public static class BackupDrConfiguration
 
     private static RepositoryOptions ReadRepository(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Kind", "Path", "S3", "Azure", "PassphraseFile", "Passphrase");
+        reader.RejectUnknownKeys(section, "Kind", "Path", "S3", "Azure", "PassphraseFile", "Passphrase", "PricePerGbMonth", "Currency");
         var s3 = section.GetSection("S3");
         reader.RejectUnknownKeys(s3, "Bucket", "Prefix", "ServiceUrl", "Region", "ForcePathStyle");
         var azure = section.GetSection("Azure");
@@ -55,6 +55,8 @@ public static class BackupDrConfiguration
             Path = SectionReader.String(section, "Path"),
             PassphraseFile = SectionReader.String(section, "PassphraseFile"),
             Passphrase = SectionReader.String(section, "Passphrase"),
+            PricePerGbMonth = reader.OptionalDecimal(section, "PricePerGbMonth") ?? 0m,
+            Currency = SectionReader.String(section, "Currency") is { Length: > 0 } currency ? currency : "USD",
             S3 = new S3RepositoryOptions
             {
                 Bucket = SectionReader.String(s3, "Bucket"),

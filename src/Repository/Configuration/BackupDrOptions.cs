@@ -42,6 +42,12 @@ public sealed record RepositoryOptions
 
     /// <summary>Secret. Only from the environment (<c>BackupDr__Repository__Passphrase</c>) or a file provider.</summary>
     public string Passphrase { get; init; } = "";
+
+    /// <summary>What one GB (10^9 bytes) stored for a month costs here, for the report's showback per tenant; 0 hides cost.</summary>
+    public decimal PricePerGbMonth { get; init; }
+
+    /// <summary>ISO 4217 code shown beside costs.</summary>
+    public string Currency { get; init; } = "USD";
 }
 
 /// <summary>Credentials come from the AWS SDK's own chain (environment, profile, instance or pod identity).</summary>

@@ -33,6 +33,8 @@ public static class ConfigurationDisplay
                 },
                 ["PassphraseFile"] = repository.PassphraseFile,
                 ["Passphrase"] = SecretMasker.Secret(repository.Passphrase),
+                ["PricePerGbMonth"] = repository.PricePerGbMonth,
+                ["Currency"] = repository.Currency,
             },
             ["Tiers"] = new JsonObject(options.Tiers.Select(t => KeyValuePair.Create<string, JsonNode?>(t.Key, new JsonObject
             {

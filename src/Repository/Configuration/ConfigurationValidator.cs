@@ -38,6 +38,16 @@ internal static partial class ConfigurationValidator
 
     private static void ValidateRepository(RepositoryOptions repository, Action<string, string> add)
     {
+        if (repository.PricePerGbMonth < 0)
+        {
+            add("Repository:PricePerGbMonth", $"{repository.PricePerGbMonth} is negative");
+        }
+
+        if (!CurrencyCode().IsMatch(repository.Currency))
+        {
+            add("Repository:Currency", $"'{repository.Currency}' is not an ISO 4217 code such as USD or EUR");
+        }
+
         switch (repository.Kind)
         {
             case RepositoryKind.Local when repository.Path.Length == 0:
@@ -408,4 +418,7 @@ internal static partial class ConfigurationValidator
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_.-]{0,62}$")]
     private static partial Regex ProbeName();
+
+    [GeneratedRegex("^[A-Z]{3}$")]
+    private static partial Regex CurrencyCode();
 }

@@ -71,6 +71,13 @@ internal static class DrillRecords
     public static async Task<DrillRecord> ReadAsync(IObjectStore store, ObjectKey key, MasterKey? masterKey, CancellationToken cancellationToken)
     {
         var bytes = await BackupCatalog.ReadSmallObjectAsync(store, key, RecordMaxBytes, "a drill record", cancellationToken);
+        return Parse(bytes, key, masterKey);
+    }
+
+    /// <summary>A stored record's bytes, checked as <see cref="ReadAsync"/> checks them.</summary>
+    /// <exception cref="CorruptObjectException">Not a drill record, stored under another name, or (with a master key) a seal that does not verify.</exception>
+    public static DrillRecord Parse(ReadOnlySpan<byte> bytes, ObjectKey key, MasterKey? masterKey)
+    {
         DrillRecord? record;
         try
         {

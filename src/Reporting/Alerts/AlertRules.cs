@@ -1,0 +1,120 @@
+using System.Globalization;
+using BackupDr.Reporting.Reports;
+using BackupDr.Repository.Alerts;
+using BackupDr.Repository.Backups;
+using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Drills;
+
+namespace BackupDr.Reporting.Alerts;
+
+/// <summary>What the repository says about one target right now: its newest good backup and newest drill.</summary>
+internal sealed record TargetState(TargetOptions Target, BackupManifest? LatestBackup, DrillRecord? LatestDrill);
+
+/// <summary>
+/// The alert rules, as verdicts per target (firing or clear) for <see cref="AlertEngine"/>. Rules read from the
+/// repository are evaluated on a schedule and after every job; the rules about a job's own failure take its outcome.
+/// Each firing verdict says what happened, since when, and what to do first.
+/// </summary>
+internal static class AlertRules
+{
+    /// <summary>
+    /// Backup missing (a dead-man's switch: no good backup newer than the tier's RPO, which also fires when the worker
+    /// itself is silent), drill failed or partially failed, RTO missed, RPO missed: each firing or clear.
+    /// </summary>
+    /// <param name="lastHeartbeat">The newest heartbeat of any worker, or null when none was ever written.</param>
+    public static IReadOnlyList<RuleVerdict> Evaluate(
+        IReadOnlyDictionary<string, TierOptions> tiers, IEnumerable<TargetState> states, DateTimeOffset? lastHeartbeat, TimeSpan heartbeatEvery, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(tiers);
+        ArgumentNullException.ThrowIfNull(states);
+        var verdicts = new List<RuleVerdict>();
+        foreach (var state in states)
+        {
+            var tier = tiers[state.Target.Tier];
+            verdicts.Add(BackupMissing(state, tier, lastHeartbeat, heartbeatEvery, now));
+            if (state.LatestDrill is { } drill)
+            {
+                verdicts.AddRange(DrillRules(state.Target, drill));
+            }
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>The outcome of one backup run: firing when it failed, clear when it succeeded.</summary>
+    public static RuleVerdict BackupRun(TargetOptions target, string? error, DateTimeOffset at, string? backupId) => error is null
+        ? Verdict(target, AlertRule.BackupFailed, false, $"Backup {backupId} succeeded.", "", "", at)
+        : Verdict(target, AlertRule.BackupFailed, true, $"The backup of {target.Name} failed.", error,
+            $"Read the error below, fix its cause, then run 'backupdr backup --target {target.Name}' by hand and check it ends with a backup id.", at);
+
+    /// <summary>The outcome of a verify: firing when an object was damaged, clear when every object read back whole.</summary>
+    public static RuleVerdict Verify(TargetOptions target, string backupId, IReadOnlyList<string> damaged, DateTimeOffset at) => damaged.Count == 0
+        ? Verdict(target, AlertRule.VerifyFoundDamage, false, $"Backup {backupId} verified whole.", "", "", at)
+        : Verdict(target, AlertRule.VerifyFoundDamage, true, $"Verify found {damaged.Count} damaged object(s) in backup {backupId}.", string.Join(Environment.NewLine, damaged),
+            $"Do not rely on backup {backupId}; take a new backup now ('backupdr backup --target {target.Name}') and check the storage (versioning, replication, disk) that damaged it.", at);
+
+    /// <summary>Source damage found by a backup: referenced filestore files missing or not matching their SHA-1.</summary>
+    public static RuleVerdict FilestoreDamage(TargetOptions target, string backupId, IReadOnlyList<string> problems, DateTimeOffset at) => problems.Count == 0
+        ? Verdict(target, AlertRule.FilestoreDamage, false, $"Backup {backupId} found every referenced file intact.", "", "", at)
+        : Verdict(target, AlertRule.FilestoreDamage, true, $"{problems.Count} attachment file(s) are missing or damaged in the live filestore of {target.Name}.",
+            string.Join(Environment.NewLine, problems.Take(50)),
+            "The damage is at the source, not in the backup: restore these files from an older backup ('backupdr restore --filestore-into') before anyone needs them.", at);
+
+    /// <summary>A sandbox that could not be removed (a cluster still running, a namespace that will not go away).</summary>
+    public static RuleVerdict SandboxCleanup(TargetOptions target, string? error, DateTimeOffset at) => error is null
+        ? Verdict(target, AlertRule.SandboxCleanupFailed, false, "Sandboxes cleaned up.", "", "", at)
+        : Verdict(target, AlertRule.SandboxCleanupFailed, true, $"A drill sandbox of {target.Name} could not be removed.", error,
+            "Remove it by hand (the error names it) and check the sandbox host's disk; the janitor retries on its schedule.", at);
+
+    private static RuleVerdict BackupMissing(TargetState state, TierOptions tier, DateTimeOffset? lastHeartbeat, TimeSpan heartbeatEvery, DateTimeOffset now)
+    {
+        var target = state.Target;
+        var latest = state.LatestBackup?.RecoveryPoint;
+        if (latest is { } point && now - point <= tier.Rpo)
+        {
+            return Verdict(target, AlertRule.BackupMissing, false, $"Backup {state.LatestBackup!.BackupId} is within the recovery-point target.", "", "", now);
+        }
+
+        var silent = lastHeartbeat is null || now - lastHeartbeat > 3 * heartbeatEvery;
+        var age = latest is { } p ? ReportBuilder.Duration((now - p).TotalSeconds) + " old" : "missing: there has never been one";
+        var summary = $"No good backup within the recovery-point target of {ReportBuilder.Duration(tier.Rpo.TotalSeconds)}: the newest is {age}.";
+        var details = silent
+            ? lastHeartbeat is { } beat
+                ? string.Create(CultureInfo.InvariantCulture, $"The worker itself has been silent since {beat:yyyy-MM-dd HH:mm} UTC (no heartbeat in the repository).")
+                : "No worker has ever written a heartbeat to this repository."
+            : "The worker is alive (recent heartbeat): its backups of this target fail or are not scheduled.";
+        var action = silent
+            ? $"Check that 'backupdr run' is running (e.g. kubectl get pods -l app.kubernetes.io/name=backupdr), then run 'backupdr backup --target {target.Name}' by hand."
+            : $"Read the worker's log for {target.Name}, then run 'backupdr backup --target {target.Name}' by hand.";
+        return Verdict(target, AlertRule.BackupMissing, true, summary, details, action, latest is { } since ? since + tier.Rpo : now);
+    }
+
+    private static IEnumerable<RuleVerdict> DrillRules(TargetOptions target, DrillRecord drill)
+    {
+        var failed = drill.Outcome != DrillOutcome.Passed;
+        var reasons = string.Join(Environment.NewLine, drill.Reasons.Prepend(drill.Error ?? "").Where(r => r.Length > 0));
+        yield return Verdict(target, AlertRule.DrillFailed, failed,
+            failed ? $"Restore drill {drill.DrillId} of backup {drill.BackupId}: {drill.Outcome}." : $"Restore drill {drill.DrillId} passed.",
+            reasons,
+            drill.Outcome == DrillOutcome.Failed
+                ? $"This backup could not be shown to bring {target.Name} back: read the drill record ('backupdr list --target {target.Name} --json'), fix the cause, run 'backupdr drill --target {target.Name}'."
+                : $"The restore worked but a check or objective did not: read the drill record's probes and fix what failed.",
+            drill.StartedAt);
+        if (drill.Rto.Met is { } rtoMet)
+        {
+            yield return Verdict(target, AlertRule.RtoMissed, !rtoMet,
+                $"Restore took {ReportBuilder.Duration(drill.Rto.AchievedSeconds ?? 0)} against a recovery-time target of {ReportBuilder.Duration(drill.Rto.TargetSeconds)} (drill {drill.DrillId}).",
+                "", "Look at the drill's phase times: the slowest phase is where recovery time goes (download, pg_restore, filestore).", drill.StartedAt);
+        }
+
+        if (drill.Rpo.Met is { } rpoMet)
+        {
+            yield return Verdict(target, AlertRule.RpoMissed, !rpoMet,
+                $"The restored data was {ReportBuilder.Duration(drill.Rpo.AchievedSeconds ?? 0)} old against a recovery-point target of {ReportBuilder.Duration(drill.Rpo.TargetSeconds)} (drill {drill.DrillId}).",
+                "", "Back up more often (BackupSchedule) or enable point-in-time recovery for this target.", drill.StartedAt);
+        }
+    }
+
+    private static RuleVerdict Verdict(TargetOptions target, AlertRule rule, bool firing, string summary, string details, string action, DateTimeOffset since) =>
+        new(target.Name, target.Tenant, target.Environment, rule, firing, summary, details, action, since);
+}
