@@ -53,9 +53,17 @@ public static class ConfigurationDisplay
                 ["Tier"] = t.Tier,
                 ["ConnectionString"] = SecretMasker.ConnectionString(t.ConnectionString),
                 ["FilestorePath"] = t.FilestorePath,
+                ["IncludeUnreferencedFiles"] = t.IncludeUnreferencedFiles,
                 ["BackupSchedule"] = t.BackupSchedule,
                 ["DrillSchedule"] = t.DrillSchedule,
             }).ToArray()),
+            ["Filestore"] = new JsonObject
+            {
+                ["PackTargetSizeBytes"] = options.Filestore.PackTargetSizeBytes,
+                ["ReadParallelism"] = options.Filestore.ReadParallelism,
+                ["UploadParallelism"] = options.Filestore.UploadParallelism,
+                ["PackGracePeriod"] = options.Filestore.PackGracePeriod.ToString("c"),
+            },
             ["Sandbox"] = new JsonObject
             {
                 ["Kind"] = options.Sandbox.Kind.ToString(),

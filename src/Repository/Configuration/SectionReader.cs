@@ -70,6 +70,23 @@ internal sealed class SectionReader
         return number;
     }
 
+    public long Long(IConfigurationSection section, string key, long defaultValue)
+    {
+        var value = Value(section, key);
+        if (value is null)
+        {
+            return defaultValue;
+        }
+
+        if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+        {
+            Error(Path(section, key), $"'{value}' is not a whole number");
+            return defaultValue;
+        }
+
+        return number;
+    }
+
     public bool Bool(IConfigurationSection section, string key, bool defaultValue) =>
         OptionalBool(section, key) ?? defaultValue;
 
