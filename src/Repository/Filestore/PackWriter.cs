@@ -26,6 +26,12 @@ internal sealed class PackWriter(
     private const int ChunkBytes = 1 << 20;
 
     private readonly SemaphoreSlim _slots = new(options.UploadParallelism);
+
+    /// <summary>
+    /// Large files have slots of their own: a reader waiting for a slot held by the open pack, which waits for that
+    /// reader's small files, would deadlock. A large upload may hold several part buffers, so fewer run at once.
+    /// </summary>
+    private readonly SemaphoreSlim _aloneSlots = new(Math.Max(1, options.UploadParallelism / 2));
     private readonly List<Task> _completing = [];
     private readonly ConcurrentQueue<StoredBlob> _stored = new();
     private long _uploadedBytes;
@@ -73,7 +79,7 @@ internal sealed class PackWriter(
             {
                 await current.Upload.FailAsync(e, cancellationToken);
                 await current.Upload.DisposeAsync();
-                _slots.Release();
+                current.Slot.Release();
             }
 
             await stop.CancelAsync();
@@ -88,8 +94,8 @@ internal sealed class PackWriter(
     /// <exception cref="SourceFileException">The file is missing, unreadable or not what its name says; nothing was stored.</exception>
     public async Task StoreAloneAsync(string root, SourceFile file, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken);
-        var pack = Open();
+        await _aloneSlots.WaitAsync(cancellationToken);
+        var pack = Open(_aloneSlots);
         try
         {
             var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
@@ -127,7 +133,7 @@ internal sealed class PackWriter(
         {
             var failure = await pack.Upload.FailAsync(e, cancellationToken);
             await pack.Upload.DisposeAsync();
-            _slots.Release();
+            _aloneSlots.Release();
             throw UploadFailure.Rethrow(failure);
         }
 
@@ -137,13 +143,13 @@ internal sealed class PackWriter(
     private async Task<OpenPack> OpenAsync(CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken);
-        return Open();
+        return Open(_slots);
     }
 
-    private OpenPack Open()
+    private OpenPack Open(SemaphoreSlim slot)
     {
         var id = FilestoreLayout.NewPackId(time);
-        return new OpenPack(id, EncryptedUpload.Start(store, FilestoreLayout.Pack(target, id), FilestoreLayout.PackObjectName(id), keys.PackKey, PipeBufferBytes, stop.Token));
+        return new OpenPack(id, slot, EncryptedUpload.Start(store, FilestoreLayout.Pack(target, id), FilestoreLayout.PackObjectName(id), keys.PackKey, PipeBufferBytes, stop.Token));
     }
 
     /// <summary>Ends the pack, waits for the store, writes the table of contents, then reports the blobs stored.</summary>
@@ -189,7 +195,7 @@ internal sealed class PackWriter(
         finally
         {
             await open.Upload.DisposeAsync();
-            _slots.Release();
+            open.Slot.Release();
         }
     }
 
@@ -212,11 +218,18 @@ internal sealed class PackWriter(
         }
     }
 
-    public void Dispose() => _slots.Dispose();
+    public void Dispose()
+    {
+        _slots.Dispose();
+        _aloneSlots.Dispose();
+    }
 
-    private sealed class OpenPack(string id, EncryptedUpload upload)
+    private sealed class OpenPack(string id, SemaphoreSlim slot, EncryptedUpload upload)
     {
         public string Id { get; } = id;
+
+        /// <summary>The upload slot this pack holds until it is confirmed or aborted.</summary>
+        public SemaphoreSlim Slot { get; } = slot;
 
         public EncryptedUpload Upload { get; } = upload;
 
