@@ -4,6 +4,8 @@ using System.Text.Json.Nodes;
 using BackupDr.BackupWorker.Backups;
 using BackupDr.DrillRunner.Restore;
 using BackupDr.Repository.Backups;
+using BackupDr.Repository.Filestore;
+using BackupDr.Repository.Progress;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Cli;
@@ -14,12 +16,35 @@ internal sealed partial class BackupDrCli
     {
         var target = invocation.RequireTarget(_backupTarget);
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
-        var service = new DatabaseBackupService(invocation.Time, invocation.LoggerFactory.CreateLogger<DatabaseBackupService>());
-        var manifest = await new CliProgress(_environment).RunAsync($"backup {target.Name}", progress =>
-            service.BackupAsync(repository, target, new Progress<BackupProgress>(p => progress.Report(("dumped", p.DumpedBytes))), cancellationToken));
+        var service = new DatabaseBackupService(invocation.Time, invocation.Options.Filestore, invocation.LoggerFactory);
+        var outcome = await new CliProgress(_environment).RunAsync($"backup {target.Name}", progress =>
+            service.BackupAsync(repository, target,
+                new SynchronousProgress<BackupProgress>(p => progress.Report((p.Stage == BackupStage.Database ? "dumped" : "filestore read", p.Bytes))),
+                cancellationToken));
 
+        var manifest = outcome.Manifest;
         var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
+        var filestore = manifest.Filestore!;
         var seconds = (manifest.CompletedAt - manifest.StartedAt).TotalSeconds;
+        var problems = outcome.Filestore.Index.Problems;
+        var text = new StringBuilder();
+        text.AppendLine(manifest.BackupId);
+        text.Append(CultureInfo.InvariantCulture,
+            $"backup of {manifest.Target} committed: recovery point {manifest.RecoveryPoint:u}, dump {CliProgress.Size(database.PlainSizeBytes)} stored as {CliProgress.Size(database.SizeBytes)}; ");
+        text.Append(CultureInfo.InvariantCulture,
+            $"filestore {filestore.Files} files ({CliProgress.Size(filestore.SizeBytes)}), {filestore.FilesRead} new ({CliProgress.Size(filestore.BytesRead)}) in {filestore.PacksWritten} pack(s); {seconds:F1} s");
+        foreach (var problem in problems)
+        {
+            text.AppendLine().Append(CultureInfo.InvariantCulture, $"warning: filestore {problem.Kind} {problem.Name}: {problem.Detail}");
+        }
+
+        if (filestore.UnreferencedFiles > 0)
+        {
+            var kept = filestore.UnreferencedIncluded ? "backed up (IncludeUnreferencedFiles)" : "not backed up (set IncludeUnreferencedFiles to keep them)";
+            text.AppendLine().Append(CultureInfo.InvariantCulture,
+                $"note: {filestore.UnreferencedFiles} file(s) ({CliProgress.Size(filestore.UnreferencedBytes)}) on disk are referenced by no attachment; {kept}");
+        }
+
         return invocation.Output.Success(
             new JsonObject
             {
@@ -29,15 +54,17 @@ internal sealed partial class BackupDrCli
                 ["startedAt"] = manifest.StartedAt,
                 ["completedAt"] = manifest.CompletedAt,
                 ["durationSeconds"] = Math.Round(seconds, 3),
+                ["databaseSeconds"] = Math.Round(outcome.DatabaseElapsed.TotalSeconds, 3),
+                ["filestoreSeconds"] = Math.Round(outcome.FilestoreElapsed.TotalSeconds, 3),
                 ["dumpBytes"] = database.PlainSizeBytes,
                 ["storedBytes"] = manifest.Objects.Sum(o => o.SizeBytes),
                 ["serverVersion"] = manifest.Source.ServerVersion,
                 ["odooVersion"] = manifest.Source.OdooVersion,
                 ["objects"] = ObjectsJson(manifest),
+                ["filestore"] = FilestoreJson(filestore, outcome.Filestore),
+                ["warnings"] = new JsonArray(manifest.Warnings.Select(w => (JsonNode)w).ToArray()),
             },
-            string.Create(CultureInfo.InvariantCulture,
-                $"{manifest.BackupId}{Environment.NewLine}backup of {manifest.Target} committed: recovery point {manifest.RecoveryPoint:u}, "
-                + $"dump {CliProgress.Size(database.PlainSizeBytes)} stored as {CliProgress.Size(database.SizeBytes)} in {seconds:F1} s"));
+            text.ToString());
     }
 
     private async Task<int> ListAsync(CommandInvocation invocation, CancellationToken cancellationToken)
@@ -51,11 +78,11 @@ internal sealed partial class BackupDrCli
         var store = invocation.OpenStore();
         var manifests = await BackupCatalog.ListAsync(store, only, cancellationToken);
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"TARGET",-24} {"BACKUP",-28} {"RECOVERY POINT (UTC)",-20} {"STORED",10}  ODOO");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"TARGET",-24} {"BACKUP",-28} {"RECOVERY POINT (UTC)",-20} {"STORED",10} {"FILES",7}  ODOO");
         foreach (var m in manifests)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"{m.Target,-24} {m.BackupId,-28} {m.RecoveryPoint.UtcDateTime,-20:yyyy-MM-dd HH:mm:ss} {CliProgress.Size(m.Objects.Sum(o => o.SizeBytes)),10}  {m.Source.OdooVersion ?? "-"}");
+                $"{m.Target,-24} {m.BackupId,-28} {m.RecoveryPoint.UtcDateTime,-20:yyyy-MM-dd HH:mm:ss} {CliProgress.Size(m.Objects.Sum(o => o.SizeBytes)),10} {(m.Filestore is null ? "-" : m.Filestore.Files.ToString(CultureInfo.InvariantCulture)),7}  {m.Source.OdooVersion ?? "-"}{(m.Warnings.Count > 0 ? $"  ({m.Warnings.Count} warning(s))" : "")}");
         }
 
         text.Append(CultureInfo.InvariantCulture, $"{manifests.Count} backup(s) in {store.Location}; drills arrive with issue [4].");
@@ -70,6 +97,8 @@ internal sealed partial class BackupDrCli
                     ["recoveryPoint"] = m.RecoveryPoint,
                     ["completedAt"] = m.CompletedAt,
                     ["storedBytes"] = m.Objects.Sum(o => o.SizeBytes),
+                    ["filestoreFiles"] = m.Filestore?.Files,
+                    ["warnings"] = m.Warnings.Count,
                     ["serverVersion"] = m.Source.ServerVersion,
                     ["odooVersion"] = m.Source.OdooVersion,
                 }).ToArray()),
@@ -84,13 +113,14 @@ internal sealed partial class BackupDrCli
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         var manifest = await BackupCatalog.ResolveAsync(repository.Store, target.Name, invocation.Parse.GetValue(_verifyBackup)!, cancellationToken);
         var report = await new CliProgress(_environment).RunAsync($"verify {target.Name}/{manifest.BackupId}", progress =>
-            BackupVerifier.VerifyAsync(repository, manifest, new Progress<long>(b => progress.Report(("read", b))), cancellationToken));
+            BackupVerifier.VerifyAsync(repository, manifest, invocation.Options.Filestore.UploadParallelism,
+                new SynchronousProgress<long>(b => progress.Report(("read", b))), cancellationToken));
 
         var json = new JsonObject
         {
             ["backupId"] = manifest.BackupId,
             ["target"] = manifest.Target,
-            ["damaged"] = report.Damaged.Count,
+            ["damaged"] = report.Damaged.Count + report.Files.Count,
             ["objects"] = new JsonArray(report.Objects.Select(o => (JsonNode)new JsonObject
             {
                 ["name"] = o.Name,
@@ -98,25 +128,35 @@ internal sealed partial class BackupDrCli
                 ["ok"] = o.Problem is null,
                 ["problem"] = o.Problem,
             }).ToArray()),
+            ["damagedFiles"] = new JsonArray(report.Files.Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["pack"] = f.Pack, ["problem"] = f.Problem }).ToArray()),
         };
-        var lines = string.Join(Environment.NewLine, report.Objects.Select(o => $"  {(o.Problem is null ? "ok     " : "DAMAGED")} {o.Key}{(o.Problem is null ? "" : ": " + o.Problem)}"));
-        if (report.Damaged.Count == 0)
+        var lines = string.Join(Environment.NewLine, report.Objects.Where(o => o.Problem is not null || o.Name != "filestore pack").Select(o => $"  {(o.Problem is null ? "ok     " : "DAMAGED")} {o.Key}{(o.Problem is null ? "" : ": " + o.Problem)}"));
+        var packs = report.Objects.Count(o => o.Name == "filestore pack");
+        if (report.Damaged.Count == 0 && report.Files.Count == 0)
         {
             return invocation.Output.Success(json,
-                $"backup {manifest.Target}/{manifest.BackupId} is intact: every object read in full, checksums and authentication verified{Environment.NewLine}{lines}");
+                $"backup {manifest.Target}/{manifest.BackupId} is intact: every object and {packs} filestore pack(s) read in full, checksums, authentication and every file's SHA-1 verified{Environment.NewLine}{lines}");
         }
 
         _environment.Error.WriteLine(lines);
+        foreach (var file in report.Files)
+        {
+            _environment.Error.WriteLine($"  DAMAGED file {file.Name} (pack {file.Pack}): {file.Problem}");
+        }
+
         return invocation.Output.Fail(ExitCodes.Failed,
-            $"backup {manifest.Target}/{manifest.BackupId} is damaged ({report.Damaged.Count} object(s)); do not restore it: {string.Join("; ", report.Damaged.Select(d => d.Key))}", json);
+            $"backup {manifest.Target}/{manifest.BackupId} is damaged ({report.Damaged.Count} object(s), {report.Files.Count} filestore file(s)); do not restore it: "
+            + string.Join("; ", report.Damaged.Select(d => d.Key).Concat(report.Files.Take(10).Select(f => f.Name))), json);
     }
 
     private async Task<int> RestoreAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
         var target = invocation.RequireTarget(_restoreTarget);
-        if (invocation.Parse.GetValue(_restoreFilestore) is not null)
+        var into = invocation.Parse.GetValue(_restoreInto);
+        var filestoreInto = invocation.Parse.GetValue(_restoreFilestore);
+        if (into is null && filestoreInto is null)
         {
-            throw new UsageException("--filestore-into: restoring the filestore arrives with issue [3]; nothing was restored (run without it to restore the database).");
+            throw new UsageException("restore needs --into CONNSTRING (the database), --filestore-into DIR (the filestore), or both; nothing was restored.");
         }
 
         if (invocation.Parse.GetValue(_restoreNeutralize))
@@ -124,42 +164,123 @@ internal sealed partial class BackupDrCli
             throw new UsageException("--neutralize arrives with issue [4]; nothing was restored.");
         }
 
-        var jobs = invocation.Parse.GetValue(_restoreJobs);
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         var manifest = await BackupCatalog.ResolveAsync(repository.Store, target.Name, invocation.Parse.GetValue(_restoreBackup)!, cancellationToken);
-        var restorer = new DatabaseRestorer(invocation.Time, invocation.LoggerFactory.CreateLogger<DatabaseRestorer>());
-        var options = new DatabaseRestoreOptions(
-            invocation.Parse.GetValue(_restoreForce), jobs > 0 ? jobs : DatabaseRestoreOptions.DefaultJobs, invocation.Options.Sandbox.WorkPath,
-            Check: !invocation.Parse.GetValue(_restoreNoCheck));
-        Directory.CreateDirectory(options.WorkPath);
-        var result = await new CliProgress(_environment).RunAsync($"restore {target.Name}/{manifest.BackupId}", progress =>
-            restorer.RestoreAsync(repository, manifest, invocation.Parse.GetRequiredValue(_restoreInto), options,
-                new Progress<RestoreProgress>(p => progress.Report((p.Phase.ToString().ToLowerInvariant(), p.Bytes))), cancellationToken));
+        if (filestoreInto is not null && manifest.Filestore is null)
+        {
+            throw new UsageException($"--filestore-into: backup {manifest.Target}/{manifest.BackupId} has no filestore (it predates filestore backups); nothing was restored.");
+        }
 
-        var phases = string.Join(", ", result.Phases.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Phase.ToString().ToLowerInvariant()} {p.Elapsed.TotalSeconds:F1} s")));
         var json = new JsonObject
         {
             ["backupId"] = manifest.BackupId,
             ["target"] = manifest.Target,
             ["recoveryPoint"] = manifest.RecoveryPoint,
-            ["database"] = result.Database,
-            ["created"] = result.Created,
-            ["replaced"] = result.Replaced,
-            ["dumpBytes"] = result.DumpBytes,
-            ["phases"] = new JsonObject(result.Phases.Select(p => KeyValuePair.Create(p.Phase.ToString().ToLowerInvariant(), (JsonNode?)Math.Round(p.Elapsed.TotalSeconds, 3)))),
-            ["checked"] = result.Checked,
-            ["differences"] = new JsonArray(result.Differences.Select(d => (JsonNode)d).ToArray()),
         };
-        if (!result.Matches)
+        var text = new StringBuilder();
+        var failures = new List<string>();
+        if (into is not null)
         {
-            return invocation.Output.Fail(ExitCodes.Failed,
-                $"restored {manifest.Target}/{manifest.BackupId} into {result.Database}, but it does not match the backup's evidence: {string.Join("; ", result.Differences)}", json);
+            var result = await RestoreDatabaseAsync(invocation, repository, manifest, into, cancellationToken);
+            var phases = string.Join(", ", result.Phases.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Phase.ToString().ToLowerInvariant()} {p.Elapsed.TotalSeconds:F1} s")));
+            json["database"] = result.Database;
+            json["created"] = result.Created;
+            json["replaced"] = result.Replaced;
+            json["dumpBytes"] = result.DumpBytes;
+            json["phases"] = new JsonObject(result.Phases.Select(p => KeyValuePair.Create(p.Phase.ToString().ToLowerInvariant(), (JsonNode?)Math.Round(p.Elapsed.TotalSeconds, 3))));
+            json["checked"] = result.Checked;
+            json["differences"] = new JsonArray(result.Differences.Select(d => (JsonNode)d).ToArray());
+            if (!result.Matches)
+            {
+                failures.Add($"restored into {result.Database}, but it does not match the backup's evidence: {string.Join("; ", result.Differences)}");
+            }
+            else
+            {
+                text.Append(CultureInfo.InvariantCulture, $"restored {manifest.Target}/{manifest.BackupId} (recovery point {manifest.RecoveryPoint:u}) into database {result.Database}: {phases}")
+                    .AppendLine(result.Checked ? "; row counts, content fingerprints and ledger totals match the backup" : "; not checked (--no-check)");
+            }
         }
 
-        return invocation.Output.Success(json,
-            $"restored {manifest.Target}/{manifest.BackupId} (recovery point {manifest.RecoveryPoint:u}) into database {result.Database}: {phases}"
-            + (result.Checked ? "; row counts, content fingerprints and ledger totals match the backup" : "; not checked (--no-check)"));
+        if (filestoreInto is not null)
+        {
+            var restorer = new FilestoreRestorer(invocation.Time, invocation.LoggerFactory.CreateLogger<FilestoreRestorer>());
+            var options = new FilestoreRestoreOptions(invocation.Options.Filestore.UploadParallelism, Overwrite: invocation.Parse.GetValue(_restoreForce));
+            var result = await new CliProgress(_environment).RunAsync($"restore filestore {target.Name}/{manifest.BackupId}", progress =>
+                restorer.RestoreAsync(repository, manifest, filestoreInto, options,
+                    new SynchronousProgress<FilestoreRestoreProgress>(p => progress.Report(("packs read", p.PackBytes))), cancellationToken));
+            json["filestore"] = new JsonObject
+            {
+                ["directory"] = result.Directory,
+                ["files"] = result.Files,
+                ["bytes"] = result.Bytes,
+                ["packs"] = result.Packs,
+                ["packBytes"] = result.PackBytes,
+                ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3),
+                ["damagedPacks"] = new JsonArray(result.Damaged.Select(d => (JsonNode)new JsonObject { ["key"] = d.Key, ["problem"] = d.Problem }).ToArray()),
+                ["notRestored"] = new JsonArray(result.Problems.Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["pack"] = p.Pack, ["problem"] = p.Problem }).ToArray()),
+                ["missingAtBackup"] = new JsonArray(result.SourceProblems.Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["kind"] = p.Kind.ToString(), ["detail"] = p.Detail }).ToArray()),
+            };
+            foreach (var problem in result.Problems)
+            {
+                _environment.Error.WriteLine($"  NOT RESTORED {problem.Name} (pack {problem.Pack}): {problem.Problem}");
+            }
+
+            if (!result.Complete)
+            {
+                failures.Add($"the filestore is incomplete in {result.Directory}: {result.Problems.Count} file(s) not restored from {result.Damaged.Count} damaged pack(s)");
+            }
+            else
+            {
+                text.Append(CultureInfo.InvariantCulture,
+                    $"restored the filestore of {manifest.Target}/{manifest.BackupId} into {result.Directory}: {result.Files} files ({CliProgress.Size(result.Bytes)}), every SHA-1 checked, in {result.Elapsed.TotalSeconds:F1} s");
+                if (result.SourceProblems.Count > 0)
+                {
+                    text.AppendLine().Append(CultureInfo.InvariantCulture,
+                        $"note: {result.SourceProblems.Count} file(s) were already missing or damaged at the source when the backup ran (see the backup's warnings)");
+                }
+            }
+        }
+
+        return failures.Count > 0
+            ? invocation.Output.Fail(ExitCodes.Failed, $"restore of {manifest.Target}/{manifest.BackupId} failed: {string.Join("; ", failures)}", json)
+            : invocation.Output.Success(json, text.ToString().TrimEnd());
     }
+
+    private async Task<DatabaseRestoreResult> RestoreDatabaseAsync(
+        CommandInvocation invocation, BackupRepository repository, BackupManifest manifest, string into, CancellationToken cancellationToken)
+    {
+        var jobs = invocation.Parse.GetValue(_restoreJobs);
+        var restorer = new DatabaseRestorer(invocation.Time, invocation.LoggerFactory.CreateLogger<DatabaseRestorer>());
+        var options = new DatabaseRestoreOptions(
+            invocation.Parse.GetValue(_restoreForce), jobs > 0 ? jobs : DatabaseRestoreOptions.DefaultJobs, invocation.Options.Sandbox.WorkPath,
+            Check: !invocation.Parse.GetValue(_restoreNoCheck));
+        Directory.CreateDirectory(options.WorkPath);
+        return await new CliProgress(_environment).RunAsync($"restore {manifest.Target}/{manifest.BackupId}", progress =>
+            restorer.RestoreAsync(repository, manifest, into, options,
+                new SynchronousProgress<RestoreProgress>(p => progress.Report((p.Phase.ToString().ToLowerInvariant(), p.Bytes))), cancellationToken));
+    }
+
+    private static JsonObject FilestoreJson(ManifestFilestore summary, FilestoreBackupResult result) => new()
+    {
+        ["files"] = summary.Files,
+        ["bytes"] = summary.SizeBytes,
+        ["filesRead"] = summary.FilesRead,
+        ["bytesRead"] = summary.BytesRead,
+        ["packsWritten"] = summary.PacksWritten,
+        ["uploadedBytes"] = summary.UploadedBytes,
+        ["packs"] = summary.Packs,
+        ["storedBytes"] = summary.StoredBytes,
+        ["tablesOfContentsRead"] = result.Stats.TablesRead,
+        ["unreferencedFiles"] = summary.UnreferencedFiles,
+        ["unreferencedBytes"] = summary.UnreferencedBytes,
+        ["unreferencedIncluded"] = summary.UnreferencedIncluded,
+        ["problems"] = new JsonArray(result.Index.Problems.Select(p => (JsonNode)new JsonObject
+        {
+            ["name"] = p.Name,
+            ["kind"] = p.Kind.ToString(),
+            ["detail"] = p.Detail,
+        }).ToArray()),
+    };
 
     private static JsonArray ObjectsJson(BackupManifest manifest) =>
         new(manifest.Objects.Select(o => (JsonNode)new JsonObject
