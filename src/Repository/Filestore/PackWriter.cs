@@ -83,7 +83,17 @@ internal sealed class PackWriter(
             }
 
             await stop.CancelAsync();
-            await Task.WhenAll(_completing.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+            // Wait for the packs in flight (they abort on the cancellation); their outcome is examined below.
+            await Task.WhenAll(_completing.Select(t => t.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)));
+
+            // When a pack's upload failed first, the packer only saw the cancellation that followed: report the cause.
+            var cause = _completing.Select(t => t.Exception?.InnerException).FirstOrDefault(x => x is not null and not OperationCanceledException);
+            if (e is OperationCanceledException && cause is not null)
+            {
+                throw UploadFailure.Rethrow(cause);
+            }
+
             throw;
         }
 
