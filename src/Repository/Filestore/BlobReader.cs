@@ -48,7 +48,7 @@ internal sealed class SourceFileException(FileProblemKind kind, string message, 
 /// </summary>
 internal static class BlobReader
 {
-    public const int TrialBytes = 64 << 10;
+    public const int TrialBytes = 16 << 10;
     public const int MinimumSavingPercent = 3;
     private const int CompressionLevel = 3;
 
