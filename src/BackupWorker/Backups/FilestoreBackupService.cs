@@ -84,8 +84,7 @@ internal sealed partial class FilestoreBackupService(FilestoreOptions options, T
     /// </summary>
     private async Task<FilestoreIndex?> ReadLatestIndexAsync(BackupRepository repository, string target, CancellationToken cancellationToken)
     {
-        var manifests = await BackupCatalog.ListAsync(repository.Store, target, cancellationToken);
-        var latest = manifests.FirstOrDefault(m => m.Filestore is not null);
+        var latest = await BackupCatalog.FindNewestAsync(repository.Store, target, m => m.Filestore is not null, cancellationToken);
         if (latest is null)
         {
             return null;

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using BackupDr.Repository.Integrity;
 
 namespace BackupDr.Repository.Filestore;
@@ -53,6 +55,7 @@ internal sealed record IndexedFile(
 /// <param name="PlainSizeBytes">Plaintext size (the sum of its blobs' stored lengths).</param>
 internal sealed record IndexedPack(string Id, string Key, long SizeBytes, string Sha256, long PlainSizeBytes)
 {
+    [JsonIgnore]
     public ObjectDigest Digest => new(SizeBytes, Sha256);
 }
 
@@ -99,37 +102,42 @@ internal sealed record PackToc
 /// <param name="Codec">"zstd" or "none".</param>
 internal sealed record PackedBlob(string Id, long Offset, long Length, long SizeBytes, string Codec);
 
+/// <summary>
+/// JSON of the index and the tables of contents. Source-generated: a no-change backup reads and writes one index of
+/// every file, and reflection-based serialization cost more (first-use metadata and JIT) than the rest of it.
+/// </summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(FilestoreIndex))]
+[JsonSerializable(typeof(PackToc))]
+internal sealed partial class FilestoreJsonContext : JsonSerializerContext;
+
 internal static class FilestoreJson
 {
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
-    };
+    public static byte[] Serialize(FilestoreIndex index) => JsonSerializer.SerializeToUtf8Bytes(index, FilestoreJsonContext.Default.FilestoreIndex);
 
-    public static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
+    public static byte[] Serialize(PackToc toc) => JsonSerializer.SerializeToUtf8Bytes(toc, FilestoreJsonContext.Default.PackToc);
 
     /// <exception cref="CorruptObjectException">Not valid JSON of the expected schema.</exception>
     public static FilestoreIndex ReadIndex(ReadOnlySpan<byte> json, string key)
     {
-        var index = Deserialize<FilestoreIndex>(json, key);
+        var index = Deserialize(json, key, FilestoreJsonContext.Default.FilestoreIndex);
         Check(index.Schema == FilestoreIndex.SchemaName && index.SchemaVersion <= FilestoreIndex.CurrentSchemaVersion, key, "a filestore index");
         return index;
     }
 
     public static PackToc ReadToc(ReadOnlySpan<byte> json, string key)
     {
-        var toc = Deserialize<PackToc>(json, key);
+        var toc = Deserialize(json, key, FilestoreJsonContext.Default.PackToc);
         Check(toc.Schema == PackToc.SchemaName && toc.SchemaVersion <= PackToc.CurrentSchemaVersion, key, "a pack table of contents");
         return toc;
     }
 
-    private static T Deserialize<T>(ReadOnlySpan<byte> json, string key)
+    private static T Deserialize<T>(ReadOnlySpan<byte> json, string key, JsonTypeInfo<T> type)
         where T : class
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(json, Options) ?? throw new CorruptObjectException(key, "it is empty");
+            return JsonSerializer.Deserialize(json, type) ?? throw new CorruptObjectException(key, "it is empty");
         }
         catch (JsonException e)
         {
