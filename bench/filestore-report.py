@@ -86,7 +86,7 @@ md = [f"# Filestore benchmark, {machine['date'][:10]}", "",
       f"(incompressible content). Both tools write to a local folder. {runs} runs per row (hyperfine, wall median), "
       "each after `bench/quiet-gate.sh` (load before each run in the JSON).", "",
       f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']}, {machine['os']}, kernel {machine['kernel']}. "
-      f"{machine['restic']}; .NET SDK {machine['dotnet']}; {machine['hyperfine']}; backupdr commit `{rev[:12]}` (Release).", "",
+      f"{machine['restic']}; .NET SDK {machine['dotnet']}; {machine['hyperfine']}; backupdr commit `{rev[:12]}` (Release, ReadyToRun publish).", "",
       "## Targets (issue [3] point 6)", "", "| target | backupdr | restic | ratio | limit | |", "|---|---:|---:|---:|---:|---|"]
 for t in results[:-1]:
     ours, peer = rows.get(t["backupdr_row"], {}), rows.get(t["restic_row"], {})

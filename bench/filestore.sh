@@ -65,15 +65,18 @@ trap cleanup EXIT INT TERM
 rm -rf "$WORK"
 mkdir -p "$WORK"/{cmd,hf,rss,load,json,logs} "$RESULTS_DIR"
 
-# ------------------------------------------------------------------ backupdr build (Release, a clean tree of one commit)
+# ------------------------------------------------------------------ backupdr build
+# Release, ReadyToRun (precompiled, as a container image ships it: restic is a native binary too), framework-dependent,
+# from a clean tree of one commit (`git archive`), so colleagues' uncommitted edits are not measured.
 REV=$(git -C "$ROOT" rev-parse "${BACKUPDR_REV:-HEAD}")
-SRC="$BUILD_CACHE/$REV"
-DLL="$SRC/src/BackupWorker/bin/Release/net10.0/backupdr.dll"
+SRC="$BUILD_CACHE/$REV-r2r"
+DLL="$SRC/publish/backupdr.dll"
 if [ ! -f "$DLL" ]; then
-  log "building backupdr $REV (Release, from git archive)"
+  log "publishing backupdr $REV (Release, ReadyToRun, from git archive)"
   rm -rf "$SRC" && mkdir -p "$SRC"
   git -C "$ROOT" archive "$REV" | tar -x -C "$SRC"
-  dotnet build "$SRC/src/BackupWorker/BackupWorker.csproj" -c Release -nologo -clp:NoSummary -v:quiet >"$WORK/logs/build.log" 2>&1 \
+  dotnet publish "$SRC/src/BackupWorker/BackupWorker.csproj" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+    -o "$SRC/publish" -nologo -clp:NoSummary -v:quiet >"$WORK/logs/build.log" 2>&1 \
     || { cat "$WORK/logs/build.log" >&2; rm -rf "$SRC"; exit 1; }
 fi
 

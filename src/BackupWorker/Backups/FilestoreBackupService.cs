@@ -22,16 +22,23 @@ internal sealed partial class FilestoreBackupService(FilestoreOptions options, T
         CancellationToken cancellationToken)
     {
         using var keys = FilestoreKeys.Derive(repository.MasterKey, target.Name);
+        var started = time.GetTimestamp();
         var latest = await ReadLatestIndexAsync(repository, target.Name, cancellationToken);
+        var indexRead = time.GetElapsedTime(started);
         var known = await KnownBlobs.LoadAsync(repository.Store, keys, target.Name, latest, options.UploadParallelism, cancellationToken);
+        var knownFound = time.GetElapsedTime(started);
+        LogKnown(logger, target.Name, known.Count, known.TablesRead, indexRead, knownFound);
         foreach (var skipped in known.Skipped)
         {
             LogPackSkipped(logger, target.Name, skipped.PackId, skipped.Reason);
         }
 
         var engine = new FilestoreBackup(repository.Store, keys, target.Name, options, time);
+        var engineStarted = time.GetTimestamp();
         var result = await engine.RunAsync(
             backupId, target.FilestorePath, storeFnames, target.IncludeUnreferencedFiles, known, progress, cancellationToken);
+        var engineElapsed = time.GetElapsedTime(engineStarted);
+        LogEngine(logger, target.Name, engineElapsed);
         foreach (var problem in result.Index.Problems)
         {
             LogSourceProblem(logger, target.Name, backupId, problem.Kind, problem.Name, problem.Detail);
@@ -101,6 +108,13 @@ internal sealed partial class FilestoreBackupService(FilestoreOptions options, T
             return null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug,
+        Message = "Filestore of {Target}: {Known} blobs already stored ({TablesRead} tables of contents read); latest index read in {IndexRead}, all in {KnownFound}")]
+    private static partial void LogKnown(ILogger logger, string target, int known, int tablesRead, TimeSpan indexRead, TimeSpan knownFound);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Filestore of {Target}: source listed, new contents read and packed in {Elapsed}")]
+    private static partial void LogEngine(ILogger logger, string target, TimeSpan elapsed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Filestore of {Target}: pack {PackId} is not reused: {Reason}")]
     private static partial void LogPackSkipped(ILogger logger, string target, string packId, string reason);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using BackupDr.Repository.Crypto;
@@ -21,6 +22,7 @@ internal sealed class FilestoreKeys : IDisposable
     public const int BlobIdBytes = 16;
 
     private readonly KeyMaterial _blobIdKey;
+    private readonly ConcurrentBag<IncrementalHash> _macs = [];
 
     private FilestoreKeys(KeyMaterial blobIdKey, DataKey packKey)
     {
@@ -50,9 +52,23 @@ internal sealed class FilestoreKeys : IDisposable
     /// <summary>The blob id of content whose SHA-1 is <paramref name="sha1"/> (20 bytes): 32 lower-case hex characters.</summary>
     public string BlobId(ReadOnlySpan<byte> sha1)
     {
-        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(_blobIdKey.AsSpan(), sha1, mac);
-        return Convert.ToHexStringLower(mac[..BlobIdBytes]);
+        // A keyed HMAC context is reused (one per concurrent caller): creating one per call cost more than the hash.
+        if (!_macs.TryTake(out var hmac))
+        {
+            hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _blobIdKey.AsSpan());
+        }
+
+        try
+        {
+            Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+            hmac.AppendData(sha1);
+            hmac.GetHashAndReset(mac);
+            return Convert.ToHexStringLower(mac[..BlobIdBytes]);
+        }
+        finally
+        {
+            _macs.Add(hmac);
+        }
     }
 
     /// <summary>The blob id of content whose SHA-1 is the 40-character hex <paramref name="sha1Hex"/>.</summary>
@@ -65,6 +81,11 @@ internal sealed class FilestoreKeys : IDisposable
 
     public void Dispose()
     {
+        while (_macs.TryTake(out var hmac))
+        {
+            hmac.Dispose();
+        }
+
         _blobIdKey.Dispose();
         PackKey.Dispose();
     }

@@ -96,14 +96,15 @@ internal static partial class SourceFiles
         var options = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = 0 };
         foreach (var folder in new DirectoryInfo(root).EnumerateDirectories("*", options))
         {
-            if (!TwoHexDigits().IsMatch(folder.Name) || folder.LinkTarget is not null)
+            // Attributes come with the enumeration; LinkTarget would cost a readlink per entry.
+            if (!TwoHexDigits().IsMatch(folder.Name) || folder.Attributes.HasFlag(FileAttributes.ReparsePoint))
             {
                 continue;
             }
 
             foreach (var file in folder.EnumerateFiles("*", options))
             {
-                if (file.LinkTarget is null)
+                if (!file.Attributes.HasFlag(FileAttributes.ReparsePoint))
                 {
                     files[$"{folder.Name}/{file.Name}"] = file.Length;
                 }
