@@ -106,6 +106,10 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, Filestore
                 stop.Token));
             var databaseElapsed = time.GetElapsedTime(clock);
 
+            // The filestore phase needs only the store_fname list read above: release the snapshot now, as an open
+            // transaction on the source would hold back its vacuum for as long as the files take.
+            await snapshot.DisposeAsync();
+
             clock = time.GetTimestamp();
             var filestoreService = new FilestoreBackupService(filestoreOptions, time, loggers.CreateLogger<FilestoreBackupService>());
             var filestore = await filestoreService.BackupAsync(repository, target, backupId.Value, storeFnames,

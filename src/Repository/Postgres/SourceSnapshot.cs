@@ -24,6 +24,7 @@ internal sealed class SourceSnapshot : IAsyncDisposable
 {
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
+    private bool _disposed;
 
     private SourceSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, string snapshotId, DateTimeOffset recoveryPoint, SourceInfo source)
     {
@@ -126,8 +127,16 @@ internal sealed class SourceSnapshot : IAsyncDisposable
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
+    /// <summary>Ends the transaction and closes the connection; calling it again does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+
         // Read-only: rolling back releases the snapshot and changes nothing.
         await _transaction.DisposeAsync();
         await _connection.DisposeAsync();
