@@ -164,6 +164,11 @@ internal sealed partial class BackupDrCli
             throw new UsageException("--neutralize arrives with issue [4]; nothing was restored.");
         }
 
+        if (filestoreInto is not null)
+        {
+            FilestoreRestorer.CheckDirectory(filestoreInto, invocation.Parse.GetValue(_restoreForce));
+        }
+
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         var manifest = await BackupCatalog.ResolveAsync(repository.Store, target.Name, invocation.Parse.GetValue(_restoreBackup)!, cancellationToken);
         if (filestoreInto is not null && manifest.Filestore is null)

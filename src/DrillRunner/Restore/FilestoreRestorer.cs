@@ -55,12 +55,7 @@ internal sealed partial class FilestoreRestorer(TimeProvider time, ILogger<Files
                 $"backup {manifest.Target}/{manifest.BackupId} has no filestore (it was taken before filestore backups existed); restore the database only");
         }
 
-        var root = Path.GetFullPath(directory);
-        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any() && !options.Overwrite)
-        {
-            throw new FilestoreRestoreRefusedException($"--filestore-into: '{root}' is not empty; give an empty or new folder (or --force to replace files of the same name)");
-        }
-
+        var root = CheckDirectory(directory, options.Overwrite);
         Directory.CreateDirectory(root);
         FilestoreIndex index;
         using (var dataKey = BackupCatalog.OpenDataKey(repository.MasterKey, manifest))
@@ -96,6 +91,22 @@ internal sealed partial class FilestoreRestorer(TimeProvider time, ILogger<Files
 
         LogDone(logger, manifest.Target, manifest.BackupId, files, bytes, report.Files.Count, elapsed.TotalSeconds);
         return new FilestoreRestoreResult(root, files, bytes, report.Packs.Count, index.Packs.Sum(p => p.SizeBytes), elapsed, damaged, report.Files, index.Problems);
+    }
+
+    /// <summary>
+    /// The full path of the restore folder; refuses a non-empty one unless <paramref name="overwrite"/>. Callers that
+    /// restore the database first check the folder before, so that a refusal comes before any work.
+    /// </summary>
+    /// <exception cref="FilestoreRestoreRefusedException">The folder holds files and overwriting was not asked for.</exception>
+    public static string CheckDirectory(string directory, bool overwrite)
+    {
+        var root = Path.GetFullPath(directory);
+        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any() && !overwrite)
+        {
+            throw new FilestoreRestoreRefusedException($"--filestore-into: '{root}' is not empty; give an empty or new folder (or --force to replace files of the same name)");
+        }
+
+        return root;
     }
 
     /// <summary>Writes one file under a temporary name, checks it, and renames it into place; returns the problem or null.</summary>

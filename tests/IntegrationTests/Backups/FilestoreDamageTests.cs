@@ -108,4 +108,22 @@ public sealed class FilestoreDamageTests(PostgresFixture postgres) : IAsyncLifet
         (await _scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", retained, "--filestore-into", into))["filestore"]!["files"]!
             .GetValue<long>().ShouldBe(SourceFiles().Count);
     }
+
+    [Fact]
+    public async Task Restore_NonEmptyFilestoreFolderWithoutForce_RefusesBeforeRestoringAnything()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var backupId = await _scenario.BackupAsync();
+        var into = Path.Combine(_scenario.Folder, "busy-filestore");
+        Directory.CreateDirectory(into);
+        await File.WriteAllTextAsync(Path.Combine(into, "keep.txt"), "someone else's file", cancellationToken);
+        var database = _scenario.NewDatabase();
+
+        var refused = await _scenario.RunAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", database, "--filestore-into", into);
+
+        refused.ExitCode.ShouldBe(2, refused.ToString());
+        refused.Error.ShouldContain("is not empty");
+        (await _scenario.DatabaseExistsAsync(database, cancellationToken)).ShouldBeFalse("the refusal comes before the database is restored");
+        Directory.EnumerateFileSystemEntries(into).ShouldHaveSingleItem();
+    }
 }
