@@ -91,20 +91,21 @@ internal sealed partial class FilestoreBackupService(FilestoreOptions options, T
     /// </summary>
     private async Task<FilestoreIndex?> ReadLatestIndexAsync(BackupRepository repository, string target, CancellationToken cancellationToken)
     {
-        var latest = await BackupCatalog.FindNewestAsync(repository.Store, target, m => m.Filestore is not null, cancellationToken);
-        if (latest is null)
-        {
-            return null;
-        }
-
+        BackupManifest? latest = null;
         try
         {
+            latest = await BackupCatalog.FindNewestAsync(repository.Store, target, m => m.Filestore is not null, cancellationToken);
+            if (latest is null)
+            {
+                return null;
+            }
+
             using var dataKey = BackupCatalog.OpenDataKey(repository.MasterKey, latest);
             return await FilestoreObjects.ReadIndexAsync(repository.Store, latest, dataKey, cancellationToken);
         }
         catch (Exception e) when (e is CorruptObjectException or Repository.Storage.ObjectNotFoundException)
         {
-            LogLatestIndexUnusable(logger, target, latest.BackupId, e.Message);
+            LogLatestIndexUnusable(logger, target, latest?.BackupId ?? "(newest manifest)", e.Message);
             return null;
         }
     }

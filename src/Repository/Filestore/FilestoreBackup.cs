@@ -18,7 +18,7 @@ namespace BackupDr.Repository.Filestore;
 internal sealed record FilestoreStats(
     long Files, long Bytes, long FilesRead, long BytesRead, int PacksWritten, long UploadedBytes, int Packs, long StoredBytes, int TablesRead);
 
-internal sealed record FilestoreBackupResult(FilestoreIndex Index, FilestoreStats Stats, IReadOnlyList<SkippedPack> SkippedPacks);
+internal sealed record FilestoreBackupResult(FilestoreIndex Index, FilestoreStats Stats);
 
 /// <summary>
 /// The filestore half of a backup. Input: the store_fname list read inside the backup's snapshot. Each referenced
@@ -89,7 +89,7 @@ internal sealed class FilestoreBackup(IObjectStore store, FilestoreKeys keys, st
         var stats = new FilestoreStats(
             files.Count, files.Sum(f => f.SizeBytes), writer.Stored.Count, writer.Stored.Sum(s => s.File.SizeBytes), writer.PacksWritten,
             writer.UploadedBytes, index.Packs.Count, index.Packs.Sum(p => p.SizeBytes), known.TablesRead);
-        return new FilestoreBackupResult(index, stats, known.Skipped);
+        return new FilestoreBackupResult(index, stats);
     }
 
     private async Task WriteNewAsync(
@@ -147,7 +147,7 @@ internal sealed class FilestoreBackup(IObjectStore store, FilestoreKeys keys, st
             // When the packer failed first, the readers only saw its cancellation: its failure is the cause.
             if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested && packing.Exception?.InnerException is { } cause)
             {
-                throw UploadCause(cause);
+                throw Backups.UploadFailure.Rethrow(cause);
             }
 
             throw;
@@ -155,8 +155,6 @@ internal sealed class FilestoreBackup(IObjectStore store, FilestoreKeys keys, st
 
         await packing;
     }
-
-    private static Exception UploadCause(Exception cause) => Backups.UploadFailure.Rethrow(cause);
 
     private static IndexedFile Indexed(SourceFile file, IndexedPack pack, PackedBlob blob) =>
         new(file.Name, file.Sha1, file.SizeBytes, blob.Id, pack.Id, blob.Offset, blob.Length, blob.Codec, file.Referenced);

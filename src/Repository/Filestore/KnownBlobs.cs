@@ -33,8 +33,6 @@ internal sealed class KnownBlobs
 
     public IReadOnlyList<SkippedPack> Skipped { get; private set; } = [];
 
-    public static KnownBlobs Empty { get; } = new();
-
     /// <summary>The stored blob for content of this id and size, if any.</summary>
     public bool TryGet(string blobId, long sizeBytes, out KnownBlob blob) =>
         _blobs.TryGetValue(blobId, out blob!) && blob.Blob.SizeBytes == sizeBytes;
