@@ -5,11 +5,13 @@
 #      filestore, in $DEMO_DIR (default /var/tmp/backupdr-demo, outside the clone so the postgres user can reach it);
 #   3. writes BackupDr's local configuration data/demo/backupdr.json (local repository data/demo/repository,
 #      local sandboxes data/demo/sandboxes, passphrase file data/demo/passphrase) with one target, demo-prod;
-#   4. creates the repository (once), backs the database up, verifies the backup, restores it into a new database
-#      (odoo_demo_restored, checked against the backup's row counts, fingerprints and ledger totals), runs a restore
-#      drill of the backup in a local sandbox (a throwaway PostgreSQL cluster: restore, neutralize, probes, RTO and
-#      RPO against the tier) and prints its verdict, lists backups and drills, and prints where everything is.
-#      The filestore joins the backup with issue [3].
+#   4. creates the repository (once), backs the database and the filestore up, takes a second backup (which finds
+#      every file already stored and uploads none), verifies the backup (every pack and every file's SHA-1), restores
+#      it into a new database (odoo_demo_restored, checked against the backup's row counts, fingerprints and ledger
+#      totals) and a new filestore folder (data/demo/restored-filestore, every SHA-1 checked, then compared with the
+#      source by diff), runs a restore drill of the backup in a local sandbox (a throwaway PostgreSQL cluster:
+#      restore, neutralize, probes, RTO and RPO against the tier) and prints its verdict, lists backups and drills,
+#      and prints where everything is.
 # Knobs: SCALE (journal entries in the demo database, default 2000), DEMO_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,15 +68,24 @@ if [ ! -f "$data/repository/repository.json" ]; then
   backupdr repo init --config "$data/backupdr.json"
 fi
 
-step "backup of demo-prod"
-backup_id=$(backupdr backup --target demo-prod --config "$data/backupdr.json" | head -n 1)
+step "backup of demo-prod (database + filestore)"
+backupdr backup --target demo-prod --config "$data/backupdr.json"
 
-step "verify $backup_id (reads every object, checks SHA-256 and authentication)"
+step "a second backup: the filestore is incremental, nothing changed, so no file is read or uploaded"
+backup_id=$(backupdr backup --target demo-prod --config "$data/backupdr.json" | tee /dev/stderr | head -n 1)
+
+step "verify $backup_id (reads every object and every pack, checks SHA-256, authentication and each file's SHA-1)"
 backupdr verify --target demo-prod --backup "$backup_id" --config "$data/backupdr.json"
 
 restored="${connection/Database=odoo_demo/Database=odoo_demo_restored}"
-step "restore $backup_id into a new database (odoo_demo_restored)"
-backupdr restore --target demo-prod --backup "$backup_id" --into "$restored" --force --config "$data/backupdr.json"
+restored_filestore="$data/restored-filestore"
+step "restore $backup_id into a new database (odoo_demo_restored) and a new filestore folder"
+rm -rf "$restored_filestore"
+backupdr restore --target demo-prod --backup "$backup_id" --into "$restored" --force --filestore-into "$restored_filestore" --config "$data/backupdr.json"
+
+step "check: the restored filestore is identical to the source"
+diff -r "$filestore" "$restored_filestore"
+echo "identical: $(find "$restored_filestore" -type f | wc -l) files"
 
 step "restore drill of $backup_id in a local sandbox (phases on stderr, then the table and the verdict)"
 backupdr drill --target demo-prod --backup "$backup_id" --config "$data/backupdr.json"
@@ -86,6 +97,7 @@ step "where things are"
 cat <<TXT
 demo Odoo database   $connection
 restored copy        $restored
+restored filestore   $restored_filestore
 demo filestore       $filestore
 BackupDr config      $data/backupdr.json   (backupdr config check --config $data/backupdr.json)
 repository           $data/repository

@@ -5,21 +5,36 @@ using BackupDr.Repository.Backups;
 using BackupDr.Repository.Compression;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Crypto;
+using BackupDr.Repository.Filestore;
 using BackupDr.Repository.Postgres;
+using BackupDr.Repository.Progress;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Backups;
 
-/// <summary>Bytes of the dump stream so far, for progress displays.</summary>
-internal readonly record struct BackupProgress(long DumpedBytes);
+internal enum BackupStage
+{
+    Database,
+    Filestore,
+}
+
+/// <summary>Bytes of the dump stream, or of new filestore content read, so far, for progress displays.</summary>
+internal readonly record struct BackupProgress(BackupStage Stage, long Bytes);
+
+/// <summary>A committed backup, with what its filestore phase did and how long each half took.</summary>
+internal sealed record BackupOutcome(BackupManifest Manifest, FilestoreBackupResult Filestore, TimeSpan DatabaseElapsed, TimeSpan FilestoreElapsed);
 
 /// <summary>
-/// Takes one backup of a target's database: an exported repeatable-read snapshot, <c>pg_dump --snapshot</c> streamed
-/// through zstd and AES-256-GCM straight into the repository, the evidence read inside the same snapshot, and the
-/// manifest written last. Any failure leaves no manifest, so the attempt does not exist for list, verify or restore.
+/// Takes one backup of a target: an exported repeatable-read snapshot, in which the store_fname list is read first;
+/// <c>pg_dump --snapshot</c> streamed through zstd and AES-256-GCM straight into the repository, the evidence read
+/// inside the same snapshot; then the filestore (<see cref="FilestoreBackupService"/>) and its index; and the manifest
+/// written last. The whole run holds a shared backup lock on the target, so prune never deletes a pack this backup
+/// wrote or reuses. Any failure leaves no manifest, so the attempt does not exist for list, verify or restore.
 /// </summary>
-internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<DatabaseBackupService> logger)
+internal sealed partial class DatabaseBackupService(TimeProvider time, FilestoreOptions filestoreOptions, ILoggerFactory loggers)
 {
+    private readonly ILogger _logger = loggers.CreateLogger<DatabaseBackupService>();
+
     public const string EncryptionAlgorithm = "AES-256-GCM-SEGMENTED-1";
     private const int CopyBufferBytes = 1 << 20;
 
@@ -32,17 +47,22 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
     public static string ProductVersion { get; } =
         typeof(DatabaseBackupService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
-    public async Task<BackupManifest> BackupAsync(
+    public async Task<BackupOutcome> BackupAsync(
         BackupRepository repository, TargetOptions target, IProgress<BackupProgress>? progress, CancellationToken cancellationToken)
     {
         var startedAt = time.GetUtcNow();
         var backupId = BackupId.New(time);
         var store = repository.Store;
-        LogStarting(logger, target.Name, backupId.Value);
+        LogStarting(_logger, target.Name, backupId.Value);
 
+        await using var backupLock = await RepositoryLock.AcquireAsync(store, target.Name, LockKind.Backup, backupId.Value, time, cancellationToken);
         using var dataKey = DataKey.Create();
         await using var snapshot = await SourceSnapshot.OpenAsync(target.ConnectionString, cancellationToken);
         var source = snapshot.Source;
+
+        // The files the database references at the recovery point: read in the snapshot, before anything else uses it.
+        var storeFnames = await snapshot.ReadStoreFnamesAsync(cancellationToken);
+        var clock = time.GetTimestamp();
         var pgDumpVersion = await PgDump.VersionAsync(source.Major, cancellationToken);
 
         var written = new List<ManifestObject>();
@@ -55,7 +75,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
             IReadOnlyList<DumpedTable> tables;
             await using (var dump = PgDump.Start(source.Major, target.ConnectionString, snapshot.SnapshotId, DumpSession(backupId)))
             {
-                LogDumping(logger, target.Name, backupId.Value, dump.ProcessId, snapshot.SnapshotId, snapshot.RecoveryPoint);
+                LogDumping(_logger, target.Name, backupId.Value, dump.ProcessId, snapshot.SnapshotId, snapshot.RecoveryPoint);
                 var inspected = new Pipe(new PipeOptions(pauseWriterThreshold: 16 << 20, resumeWriterThreshold: 8 << 20, useSynchronizationContext: false));
                 var reading = InspectDumpAsync(inspected.Reader, stop.Token);
                 written.Add(await BackupObjects.WriteAsync(
@@ -84,6 +104,29 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
                 CompressionSettings.Default,
                 (sink, token) => sink.WriteAsync(evidenceJson, token).AsTask(),
                 stop.Token));
+            var databaseElapsed = time.GetElapsedTime(clock);
+
+            // The filestore phase needs only the store_fname list read above: release the snapshot now, as an open
+            // transaction on the source would hold back its vacuum for as long as the files take.
+            await snapshot.DisposeAsync();
+
+            clock = time.GetTimestamp();
+            var filestoreService = new FilestoreBackupService(filestoreOptions, time, loggers.CreateLogger<FilestoreBackupService>());
+            var filestore = await filestoreService.BackupAsync(repository, target, backupId.Value, storeFnames,
+                progress is null ? null : new SynchronousProgress<long>(b => progress.Report(new BackupProgress(BackupStage.Filestore, b))), stop.Token);
+            var indexJson = FilestoreJson.Serialize(filestore.Index);
+            written.Add(await BackupObjects.WriteAsync(
+                store,
+                target.Name,
+                backupId,
+                FilestoreIndex.ObjectName,
+                Codec.Zstd,
+                dataKey,
+                CompressionSettings.Default,
+                (sink, token) => sink.WriteAsync(indexJson, token).AsTask(),
+                stop.Token));
+            var filestoreSummary = FilestoreBackupService.Summarize(filestore, target.IncludeUnreferencedFiles);
+            var filestoreElapsed = time.GetElapsedTime(clock);
 
             var manifest = new BackupManifest
             {
@@ -100,6 +143,8 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
                 Tools = new ManifestTools(ProductVersion, pgDumpVersion),
                 Encryption = new ManifestEncryption(EncryptionAlgorithm, repository.MasterKey.KeyId, ""),
                 Objects = written,
+                Warnings = [.. FilestoreBackupService.Warnings(filestoreSummary)],
+                Filestore = filestoreSummary,
             };
             manifest = manifest with
             {
@@ -109,12 +154,14 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
                 },
             };
 
+            // A backup whose lock may have been taken as stale must not commit: prune may have deleted packs it reuses.
+            backupLock.EnsureHeld();
             using var manifestBytes = new MemoryStream(BackupManifestSerializer.Serialize(manifest), writable: false);
             await store.PutAsync(RepositoryLayout.Manifest(target.Name, backupId), manifestBytes, Repository.Storage.PutOptions.CreateOnly, cancellationToken);
             var database = written[0];
             var seconds = (manifest.CompletedAt - startedAt).TotalSeconds;
-            LogCompleted(logger, target.Name, backupId.Value, database.PlainSizeBytes, database.SizeBytes, seconds);
-            return manifest;
+            LogCompleted(_logger, target.Name, backupId.Value, database.PlainSizeBytes, database.SizeBytes, seconds);
+            return new BackupOutcome(manifest, filestore, databaseElapsed, filestoreElapsed);
         }
         catch (Exception e)
         {
@@ -126,7 +173,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
             }
 
             // Without a manifest the objects are invisible already; removing them now saves the garbage sweep the work.
-            LogFailed(logger, target.Name, backupId.Value, e.Message);
+            LogFailed(_logger, target.Name, backupId.Value, e.Message);
             await EndDumpSessionAsync(target, backupId);
             await RemoveOrphansAsync(repository, written, target.Name, backupId);
             throw;
@@ -170,7 +217,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
 
                 await sink.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 total += read;
-                progress?.Report(new BackupProgress(total));
+                progress?.Report(new BackupProgress(BackupStage.Database, total));
             }
 
             await inspected.FlushAsync(cancellationToken);
@@ -202,7 +249,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
         catch (Exception e) when (e is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
         {
             // The source may be the thing that failed; the session then ends with it.
-            LogSessionLeft(logger, target.Name, backupId.Value, e.Message);
+            LogSessionLeft(_logger, target.Name, backupId.Value, e.Message);
         }
     }
 
@@ -218,7 +265,7 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, ILogger<D
             catch (Exception e) when (e is Repository.Storage.StorageException or OperationCanceledException)
             {
                 // Best effort: a manifest-less object is invisible, and prune sweeps orphans later.
-                LogOrphanLeft(logger, e, target, backupId.Value, entry.Key);
+                LogOrphanLeft(_logger, e, target, backupId.Value, entry.Key);
             }
         }
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.Globalization;
 using BackupDr.BackupWorker.Logging;
+using BackupDr.DrillRunner.Restore;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Crypto;
@@ -37,16 +38,15 @@ internal sealed partial class BackupDrCli
     private readonly Option<string> _verifyBackup = BackupOption("ID|latest", allowSample: false);
     private readonly Option<string> _restoreTarget = TargetOption(required: true);
     private readonly Option<string> _restoreBackup = BackupOption("ID|latest", allowSample: false);
-    private readonly Option<string> _restoreInto = new("--into")
+    private readonly Option<string?> _restoreInto = new("--into")
     {
         Description = "Connection string of the database to restore into (created when missing; never the backup's own source)",
         HelpName = "CONNSTRING",
-        Required = true,
     };
 
     private readonly Option<string?> _restoreFilestore = new("--filestore-into")
     {
-        Description = "Folder to restore the filestore into (Odoo layout: <sha1[0:2]>/<sha1>; arrives with issue [3])",
+        Description = "Folder to restore the filestore into, in Odoo's layout <sha1[0:2]>/<sha1> (empty or new, unless --force); every file's SHA-1 is checked",
         HelpName = "DIR",
     };
 
@@ -57,7 +57,7 @@ internal sealed partial class BackupDrCli
 
     private readonly Option<bool> _restoreForce = new("--force")
     {
-        Description = "Drop and recreate the target database when it is not empty",
+        Description = "Drop and recreate the target database when it is not empty; replace files in a non-empty --filestore-into folder",
     };
 
     private readonly Option<int> _restoreJobs = new("--jobs")
@@ -73,6 +73,11 @@ internal sealed partial class BackupDrCli
 
     private readonly Option<string> _drillTarget = TargetOption(required: true);
     private readonly Option<string> _drillBackup = BackupOption("ID|latest|sample", allowSample: true);
+    private readonly Option<string> _pruneTarget = TargetOption(required: false);
+    private readonly Option<bool> _pruneApply = new("--apply")
+    {
+        Description = "Delete what may go; without it, only print what would go and why",
+    };
 
     private readonly Option<string> _newPassphraseFile = new("--new-passphrase-file")
     {
@@ -149,9 +154,8 @@ internal sealed partial class BackupDrCli
         root.Subcommands.Add(Verb("report", "Build the monthly recoverability report (HTML, PDF, JSON)",
             ReportHandler(month, reportOut, send), month, reportOut, send));
 
-        var pruneTarget = TargetOption(required: false);
-        var apply = new Option<bool>("--apply") { Description = "Delete what retention allows; without it, only print what would go and why" };
-        root.Subcommands.Add(Verb("prune", "Apply retention (a dry run unless --apply)", NotImplemented("[5]", pruneTarget), pruneTarget, apply));
+        root.Subcommands.Add(Verb("prune", "Delete what no retained backup needs (a dry run unless --apply); retention arrives with issue [5]",
+            PruneAsync, _pruneTarget, _pruneApply));
 
         root.Subcommands.Add(Group("alert", "Alerts for on-call", Verb("test", "Send a test alert through every notifier", AlertTestAsync)));
         root.Subcommands.Add(Group("audit", "The audit trail", Verb("verify", "Check the hash chain of the audit trail", AuditVerifyAsync)));
@@ -232,7 +236,7 @@ internal sealed partial class BackupDrCli
             return await handler(invocation, cancellationToken);
         }
         catch (Exception e) when (e is UsageException or PassphraseUnavailableException or WrongPassphraseException or WeakPassphraseException
-            or RepositoryNotFoundException or RestoreRefusedException or BackupNotFoundException)
+            or RepositoryNotFoundException or RestoreRefusedException or BackupNotFoundException or FilestoreRestoreRefusedException)
         {
             // The operator must change an argument, the configuration or a secret: nothing was done.
             return output.Fail(ExitCodes.Usage, e.Message);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BackupDr.Repository.Progress;
 using Spectre.Console;
 
 namespace BackupDr.BackupWorker.Cli;
@@ -26,7 +27,7 @@ internal sealed class CliProgress(CliEnvironment environment)
         if (!environment.ErrorIsTerminal)
         {
             var lastPrinted = started;
-            var plain = new Progress(report =>
+            var plain = new SynchronousProgress<(string Stage, long Bytes)>(report =>
             {
                 if (environment.Time.GetElapsedTime(lastPrinted) >= PlainInterval)
                 {
@@ -41,7 +42,7 @@ internal sealed class CliProgress(CliEnvironment environment)
         T result = default!;
         await console.Status().StartAsync(title, async context =>
         {
-            result = await work(new Progress(report => context.Status(Markup.Escape(Describe(report.Stage, report.Bytes)))));
+            result = await work(new SynchronousProgress<(string Stage, long Bytes)>(report => context.Status(Markup.Escape(Describe(report.Stage, report.Bytes)))));
         });
         return result;
     }
@@ -53,10 +54,4 @@ internal sealed class CliProgress(CliEnvironment environment)
         >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 10):F1} KiB"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
     };
-
-    /// <summary>Reports synchronously on the caller's thread (System.Progress would post to the thread pool).</summary>
-    private sealed class Progress(Action<(string Stage, long Bytes)> report) : IProgress<(string Stage, long Bytes)>
-    {
-        public void Report((string Stage, long Bytes) value) => report(value);
-    }
 }

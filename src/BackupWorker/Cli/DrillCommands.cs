@@ -34,7 +34,10 @@ internal sealed partial class BackupDrCli
         using var http = new HttpClient();
         var service = new DrillService(
             new LocalSandboxProvider(options.Sandbox.WorkPath, time, loggers.CreateLogger<LocalSandboxProvider>()),
-            new RestorePipeline(new DatabaseRestorer(time, loggers.CreateLogger<DatabaseRestorer>()), filestore: null, time),
+            new RestorePipeline(
+                new DatabaseRestorer(time, loggers.CreateLogger<DatabaseRestorer>()),
+                new FilestoreRestoreStep(new FilestoreRestorer(time, loggers.CreateLogger<FilestoreRestorer>()), new FilestoreRestoreOptions(options.Filestore.UploadParallelism)),
+                time),
             http,
             time,
             loggers.CreateLogger<DrillService>());

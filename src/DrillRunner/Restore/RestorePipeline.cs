@@ -4,9 +4,6 @@ using BackupDr.Repository.Postgres;
 
 namespace BackupDr.DrillRunner.Restore;
 
-/// <summary>What the filestore step restored.</summary>
-internal sealed record FilestoreRestoreResult(long Files, long Bytes);
-
 /// <summary>
 /// Restores a backup's filestore into a folder (issue [3] implements it). The pipeline calls it only when the manifest
 /// references a filestore index (<see cref="RestorePipeline.FilestoreIndexObjectName"/>).

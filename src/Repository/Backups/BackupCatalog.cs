@@ -34,6 +34,34 @@ internal static class BackupCatalog
             .ToList();
     }
 
+    /// <summary>
+    /// The newest committed backup of a target that satisfies <paramref name="predicate"/>, or null. Manifests are read
+    /// newest first and only until one matches (one read in the usual case, not one per retained backup).
+    /// </summary>
+    public static async Task<BackupManifest?> FindNewestAsync(
+        IObjectStore store, string target, Func<BackupManifest, bool> predicate, CancellationToken cancellationToken)
+    {
+        var keys = new List<ObjectKey>();
+        await foreach (var entry in store.ListAsync(RepositoryLayout.BackupsPrefix(target), cancellationToken))
+        {
+            if (RepositoryLayout.IsManifest(entry.Key))
+            {
+                keys.Add(entry.Key);
+            }
+        }
+
+        foreach (var key in keys.OrderDescending())
+        {
+            var manifest = await ReadManifestAsync(store, key, cancellationToken);
+            if (predicate(manifest))
+            {
+                return manifest;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Finds a backup by id, or the newest with <c>latest</c>.</summary>
     public static async Task<BackupManifest> ResolveAsync(IObjectStore store, string target, string reference, CancellationToken cancellationToken)
     {

@@ -15,7 +15,8 @@ namespace BackupDr.Repository.Backups;
 internal sealed record BackupManifest
 {
     public const string SchemaName = "backupdr-backup-manifest";
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>2 added <see cref="Filestore"/>; a version-1 manifest (no filestore) still reads and verifies.</summary>
+    public const int CurrentSchemaVersion = 2;
 
     public string Schema { get; init; } = SchemaName;
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
@@ -35,6 +36,10 @@ internal sealed record BackupManifest
     public required ManifestEncryption Encryption { get; init; }
     public required IReadOnlyList<ManifestObject> Objects { get; init; }
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The filestore half (schema 2); absent in manifests of backups taken before filestore backups existed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ManifestFilestore? Filestore { get; init; }
 
     public ManifestObject Object(string name) =>
         Objects.FirstOrDefault(o => o.Name == name) ?? throw new InvalidDataException($"backup {BackupId} has no object '{name}'.");
@@ -57,6 +62,40 @@ internal sealed record ManifestEncryption(string Algorithm, string MasterKeyId, 
 /// <param name="Sha256">SHA-256 of the stored bytes, lower-case hex.</param>
 /// <param name="PlainSizeBytes">Size before compression and encryption.</param>
 internal sealed record ManifestObject(string Name, string Key, string Codec, long SizeBytes, string Sha256, long PlainSizeBytes);
+
+/// <summary>
+/// What the filestore half of a backup holds (the file list itself is in the encrypted <c>filestore.index</c>: a
+/// file's name is its SHA-1, which the plaintext manifest must not reveal). Problem counts are damage found at the
+/// source; their names are in the index and in the output of the backup command.
+/// </summary>
+/// <param name="Files">Files backed up (referenced ones, plus unreferenced ones when included).</param>
+/// <param name="SizeBytes">Their total size.</param>
+/// <param name="FilesRead">Files whose content was new and was read and uploaded by this backup.</param>
+/// <param name="BytesRead">Their total size.</param>
+/// <param name="PacksWritten">Packs this backup uploaded.</param>
+/// <param name="UploadedBytes">Stored bytes of those packs and their tables of contents.</param>
+/// <param name="Packs">Packs this backup's files live in (a restore reads each once).</param>
+/// <param name="StoredBytes">Stored size of those packs.</param>
+internal sealed record ManifestFilestore(
+    long Files,
+    long SizeBytes,
+    long FilesRead,
+    long BytesRead,
+    int PacksWritten,
+    long UploadedBytes,
+    int Packs,
+    long StoredBytes,
+    long Missing,
+    long ContentMismatch,
+    long Unreadable,
+    long UnsupportedName,
+    long UnreferencedFiles,
+    long UnreferencedBytes,
+    bool UnreferencedIncluded)
+{
+    [JsonIgnore]
+    public long Problems => Missing + ContentMismatch + Unreadable + UnsupportedName;
+}
 
 internal static class BackupManifestSerializer
 {

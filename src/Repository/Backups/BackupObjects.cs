@@ -1,5 +1,3 @@
-using System.IO.Pipelines;
-using System.Runtime.ExceptionServices;
 using BackupDr.Repository.Compression;
 using BackupDr.Repository.Crypto;
 using BackupDr.Repository.Integrity;
@@ -36,38 +34,21 @@ internal static class BackupObjects
         CancellationToken cancellationToken)
     {
         var key = RepositoryLayout.Object(target, backupId, name, codec.Suffix() + CipherSuffix);
-        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBufferBytes, resumeWriterThreshold: PipeBufferBytes / 2, useSynchronizationContext: false));
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var upload = UploadAsync(store, key, pipe.Reader, cancel);
+        await using var upload = EncryptedUpload.Start(store, key, name, dataKey, PipeBufferBytes, cancellationToken);
         long plainBytes;
         try
         {
-            await using var toUpload = pipe.Writer.AsStream(leaveOpen: true);
-            await using var encrypting = new EncryptingStream(toUpload, dataKey, name, leaveOpen: true);
-            await using var compressing = CompressionStreams.Compress(encrypting, codec, compression, leaveOpen: true);
-            await produce(compressing, cancel.Token);
-            await compressing.CompleteAsync(cancel.Token);
-            await encrypting.CompleteAsync(cancel.Token);
+            await using var compressing = CompressionStreams.Compress(upload.Plaintext, codec, compression, leaveOpen: true);
+            await produce(compressing, upload.Token);
+            await compressing.CompleteAsync(upload.Token);
             plainBytes = compressing.UncompressedLength;
         }
         catch (Exception producerFailure)
         {
-            // Stop the upload (it aborts and publishes nothing), then report the first cause: when the upload failed
-            // first, the producer only saw our cancellation, and the upload's exception is the one that explains.
-            await pipe.Writer.CompleteAsync(producerFailure);
-            await cancel.CancelAsync();
-            var uploadFailure = await FailureOfAsync(upload);
-            if (producerFailure is OperationCanceledException && !cancellationToken.IsCancellationRequested
-                && uploadFailure is not null and not OperationCanceledException)
-            {
-                ExceptionDispatchInfo.Throw(uploadFailure);
-            }
-
-            throw;
+            throw UploadFailure.Rethrow(await upload.FailAsync(producerFailure, cancellationToken));
         }
 
-        await pipe.Writer.CompleteAsync();
-        var stored = await upload;
+        var stored = await upload.CompleteAsync(cancellationToken);
         return new ManifestObject(name, key.Value, codec.Name(), stored.SizeBytes, stored.Sha256Hex, plainBytes);
     }
 
@@ -83,44 +64,16 @@ internal static class BackupObjects
             throw new CorruptObjectException(entry.Key, $"unknown codec '{entry.Codec}'");
         }
 
-        var stored = await store.OpenReadAsync(ObjectKey.Parse(entry.Key), cancellationToken);
-        var verifying = new VerifyingReadStream(stored, new ObjectDigest(entry.SizeBytes, entry.Sha256), entry.Key);
-        var decrypting = new DecryptingStream(verifying, dataKey, entry.Name, entry.Key);
-        return CompressionStreams.Decompress(decrypting, codec, entry.Key);
+        return await OpenReadAsync(store, ObjectKey.Parse(entry.Key), entry.Name, new ObjectDigest(entry.SizeBytes, entry.Sha256), codec, dataKey, cancellationToken);
     }
 
-    /// <summary>The exception a finished task ended with, or null when it succeeded.</summary>
-    private static async Task<Exception?> FailureOfAsync(Task task)
+    /// <summary>Opens any encrypted object whose stored size and SHA-256 are known (see the overload above).</summary>
+    public static async Task<Stream> OpenReadAsync(
+        IObjectStore store, ObjectKey key, string name, ObjectDigest digest, Codec codec, DataKey dataKey, CancellationToken cancellationToken)
     {
-        try
-        {
-            await task;
-            return null;
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-    }
-
-    private static async Task<PutResult> UploadAsync(IObjectStore store, ObjectKey key, PipeReader reader, CancellationTokenSource cancel)
-    {
-        // Yield first so the producer starts at once; the upload runs beside it.
-        await Task.Yield();
-        try
-        {
-            await using var source = reader.AsStream(leaveOpen: true);
-            return await store.PutAsync(key, source, PutOptions.CreateOnly, cancel.Token);
-        }
-        catch
-        {
-            // The producer must stop at once rather than fill a pipe nobody reads.
-            await cancel.CancelAsync();
-            throw;
-        }
-        finally
-        {
-            await reader.CompleteAsync();
-        }
+        var stored = await store.OpenReadAsync(key, cancellationToken);
+        var verifying = new VerifyingReadStream(stored, digest, key.Value);
+        var decrypting = new DecryptingStream(verifying, dataKey, name, key.Value);
+        return CompressionStreams.Decompress(decrypting, codec, key.Value);
     }
 }

@@ -25,7 +25,7 @@ public static class BackupDrConfiguration
 
     private static BackupDrOptions Read(IConfigurationSection root, SectionReader reader)
     {
-        reader.RejectUnknownKeys(root, "Repository", "Tiers", "Targets", "Sandbox", "Http", "Notifications", "Logging");
+        reader.RejectUnknownKeys(root, "Repository", "Tiers", "Targets", "Filestore", "Sandbox", "Http", "Notifications", "Logging");
         return new BackupDrOptions
         {
             Repository = ReadRepository(root.GetSection("Repository"), reader),
@@ -35,6 +35,7 @@ public static class BackupDrConfiguration
                 .OrderBy(t => int.TryParse(t.Key, out var i) ? i : int.MaxValue)
                 .Select(t => ReadTarget(t, reader))
                 .ToList(),
+            Filestore = ReadFilestore(root.GetSection("Filestore"), reader),
             Sandbox = ReadSandbox(root.GetSection("Sandbox"), reader),
             Http = ReadHttp(root.GetSection("Http"), reader),
             Notifications = ReadNotifications(root.GetSection("Notifications"), reader),
@@ -97,7 +98,7 @@ public static class BackupDrConfiguration
     private static TargetOptions ReadTarget(IConfigurationSection section, SectionReader reader)
     {
         reader.RejectUnknownKeys(section, "Name", "Tenant", "Environment", "Tier", "ConnectionString", "FilestorePath",
-            "BackupSchedule", "DrillSchedule", "Drill");
+            "IncludeUnreferencedFiles", "BackupSchedule", "DrillSchedule", "Drill");
         return new TargetOptions
         {
             Name = SectionReader.String(section, "Name"),
@@ -106,6 +107,7 @@ public static class BackupDrConfiguration
             Tier = SectionReader.String(section, "Tier"),
             ConnectionString = SectionReader.String(section, "ConnectionString"),
             FilestorePath = SectionReader.String(section, "FilestorePath"),
+            IncludeUnreferencedFiles = reader.Bool(section, "IncludeUnreferencedFiles", false),
             BackupSchedule = SectionReader.String(section, "BackupSchedule"),
             DrillSchedule = SectionReader.String(section, "DrillSchedule"),
             Drill = ReadDrill(section.GetSection("Drill"), reader),
@@ -150,6 +152,19 @@ public static class BackupDrConfiguration
             Max = reader.OptionalDecimal(section, "Max"),
             Critical = reader.Bool(section, "Critical", true),
             Timeout = reader.OptionalDuration(section, "Timeout") ?? TimeSpan.FromMinutes(5),
+        };
+    }
+
+    private static FilestoreOptions ReadFilestore(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "PackTargetSizeBytes", "ReadParallelism", "UploadParallelism", "PackGracePeriod");
+        var defaults = new FilestoreOptions();
+        return new FilestoreOptions
+        {
+            PackTargetSizeBytes = reader.Long(section, "PackTargetSizeBytes", defaults.PackTargetSizeBytes),
+            ReadParallelism = reader.Int(section, "ReadParallelism", defaults.ReadParallelism),
+            UploadParallelism = reader.Int(section, "UploadParallelism", defaults.UploadParallelism),
+            PackGracePeriod = section["PackGracePeriod"] is null ? defaults.PackGracePeriod : reader.Duration(section, "PackGracePeriod"),
         };
     }
 

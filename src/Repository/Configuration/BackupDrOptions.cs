@@ -11,6 +11,7 @@ public sealed record BackupDrOptions
     public required RepositoryOptions Repository { get; init; }
     public required IReadOnlyDictionary<string, TierOptions> Tiers { get; init; }
     public required IReadOnlyList<TargetOptions> Targets { get; init; }
+    public required FilestoreOptions Filestore { get; init; }
     public required SandboxOptions Sandbox { get; init; }
     public required HttpOptions Http { get; init; }
     public required NotificationsOptions Notifications { get; init; }
@@ -100,6 +101,12 @@ public sealed record TargetOptions
 
     public string FilestorePath { get; init; } = "";
 
+    /// <summary>
+    /// Also back up files in <see cref="FilestorePath"/> that no <c>ir_attachment</c> row references (Odoo's garbage
+    /// collector removes them eventually). Off by default: they are counted, not copied.
+    /// </summary>
+    public bool IncludeUnreferencedFiles { get; init; }
+
     /// <summary>Quartz cron expression (seconds first), e.g. <c>0 0 1 * * ?</c>.</summary>
     public string BackupSchedule { get; init; } = "";
 
@@ -157,6 +164,35 @@ public sealed record OdooProbeOptions
     public string Password { get; init; } = "";
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>How filestore contents are packed, read, uploaded and garbage-collected (docs/architecture.md, Filestore).</summary>
+public sealed record FilestoreOptions
+{
+    public const long DefaultPackTargetSizeBytes = 16L << 20;
+    public const long MinPackTargetSizeBytes = 1L << 20;
+    public const long MaxPackTargetSizeBytes = 256L << 20;
+
+    /// <summary>
+    /// Stored size a pack of small files grows to before it is uploaded. Files of at least a quarter of it are stored
+    /// alone, one object each.
+    /// </summary>
+    public long PackTargetSizeBytes { get; init; } = DefaultPackTargetSizeBytes;
+
+    /// <summary>Source files read (and hashed, compressed) at the same time during a backup.</summary>
+    public int ReadParallelism { get; init; } = 4;
+
+    /// <summary>Packs uploaded at the same time during a backup, and packs downloaded at the same time during a restore.</summary>
+    public int UploadParallelism { get; init; } = 4;
+
+    /// <summary>
+    /// Prune never deletes a pack younger than this, even when nothing references it: a second guard, beside the
+    /// repository lock, for a backup that is still writing it.
+    /// </summary>
+    public TimeSpan PackGracePeriod { get; init; } = TimeSpan.FromHours(6);
+
+    /// <summary>Files of at least this size are stored alone rather than in a pack.</summary>
+    public long LargeFileBytes => PackTargetSizeBytes / 4;
 }
 
 public enum SandboxKind

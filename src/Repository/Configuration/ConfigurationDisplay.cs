@@ -56,6 +56,7 @@ public static class ConfigurationDisplay
                 ["Tier"] = t.Tier,
                 ["ConnectionString"] = SecretMasker.ConnectionString(t.ConnectionString),
                 ["FilestorePath"] = t.FilestorePath,
+                ["IncludeUnreferencedFiles"] = t.IncludeUnreferencedFiles,
                 ["BackupSchedule"] = t.BackupSchedule,
                 ["DrillSchedule"] = t.DrillSchedule,
                 ["Drill"] = new JsonObject
@@ -83,6 +84,13 @@ public static class ConfigurationDisplay
                         : null,
                 },
             }).ToArray()),
+            ["Filestore"] = new JsonObject
+            {
+                ["PackTargetSizeBytes"] = options.Filestore.PackTargetSizeBytes,
+                ["ReadParallelism"] = options.Filestore.ReadParallelism,
+                ["UploadParallelism"] = options.Filestore.UploadParallelism,
+                ["PackGracePeriod"] = options.Filestore.PackGracePeriod.ToString("c"),
+            },
             ["Sandbox"] = new JsonObject
             {
                 ["Kind"] = options.Sandbox.Kind.ToString(),

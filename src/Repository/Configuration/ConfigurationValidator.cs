@@ -21,6 +21,7 @@ internal static partial class ConfigurationValidator
         ValidateRepository(options.Repository, Add);
         ValidateTiers(options.Tiers, Add);
         ValidateTargets(options, Add);
+        ValidateFilestore(options.Filestore, Add);
 
         if (options.Sandbox.Kind == SandboxKind.Local && options.Sandbox.WorkPath.Length == 0)
         {
@@ -253,6 +254,30 @@ internal static partial class ConfigurationValidator
             {
                 add($"{key}:Odoo:Password", "required: set the drill user's password or API key in the environment or a mounted configuration file");
             }
+        }
+    }
+
+    private static void ValidateFilestore(FilestoreOptions filestore, Action<string, string> add)
+    {
+        if (filestore.PackTargetSizeBytes is < FilestoreOptions.MinPackTargetSizeBytes or > FilestoreOptions.MaxPackTargetSizeBytes)
+        {
+            add("Filestore:PackTargetSizeBytes",
+                $"{filestore.PackTargetSizeBytes} is outside {FilestoreOptions.MinPackTargetSizeBytes}-{FilestoreOptions.MaxPackTargetSizeBytes} bytes (default 16777216, 16 MiB)");
+        }
+
+        if (filestore.ReadParallelism is < 1 or > 64)
+        {
+            add("Filestore:ReadParallelism", $"{filestore.ReadParallelism} is outside 1-64");
+        }
+
+        if (filestore.UploadParallelism is < 1 or > 64)
+        {
+            add("Filestore:UploadParallelism", $"{filestore.UploadParallelism} is outside 1-64");
+        }
+
+        if (filestore.PackGracePeriod < TimeSpan.FromMinutes(10))
+        {
+            add("Filestore:PackGracePeriod", $"{filestore.PackGracePeriod:c} is shorter than 00:10:00; an unreferenced pack that young may belong to a backup still running");
         }
     }
 

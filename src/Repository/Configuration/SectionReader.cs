@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using Microsoft.Extensions.Configuration;
 
 namespace BackupDr.Repository.Configuration;
@@ -78,22 +79,9 @@ internal sealed class SectionReader
         return number;
     }
 
-    public int Int(IConfigurationSection section, string key, int defaultValue)
-    {
-        var value = Value(section, key);
-        if (value is null)
-        {
-            return defaultValue;
-        }
+    public int Int(IConfigurationSection section, string key, int defaultValue) => Number(section, key, defaultValue);
 
-        if (!int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
-        {
-            Error(Path(section, key), $"'{value}' is not a whole number");
-            return defaultValue;
-        }
-
-        return number;
-    }
+    public long Long(IConfigurationSection section, string key, long defaultValue) => Number(section, key, defaultValue);
 
     public bool Bool(IConfigurationSection section, string key, bool defaultValue) =>
         OptionalBool(section, key) ?? defaultValue;
@@ -149,6 +137,24 @@ internal sealed class SectionReader
             .OrderBy(c => int.TryParse(c.Key, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : int.MaxValue)
             .Select(c => c.Value ?? "")
             .ToList();
+    }
+
+    private T Number<T>(IConfigurationSection section, string key, T defaultValue)
+        where T : IBinaryInteger<T>
+    {
+        var value = Value(section, key);
+        if (value is null)
+        {
+            return defaultValue;
+        }
+
+        if (!T.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+        {
+            Error(Path(section, key), $"'{value}' is not a whole number");
+            return defaultValue;
+        }
+
+        return number;
     }
 
     private static string? Value(IConfigurationSection section, string key)

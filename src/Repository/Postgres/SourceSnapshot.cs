@@ -24,6 +24,7 @@ internal sealed class SourceSnapshot : IAsyncDisposable
 {
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
+    private bool _disposed;
 
     private SourceSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, string snapshotId, DateTimeOffset recoveryPoint, SourceInfo source)
     {
@@ -77,6 +78,33 @@ internal sealed class SourceSnapshot : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The distinct <c>ir_attachment.store_fname</c> values inside the snapshot: the filestore files the database
+    /// references at the recovery point. Empty when the database has no <c>ir_attachment</c> table (not Odoo).
+    /// Call it before <see cref="ReadFactsAsync"/> starts: the snapshot's connection runs one query at a time.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ReadStoreFnamesAsync(CancellationToken cancellationToken)
+    {
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('ir_attachment') IS NOT NULL", _connection, _transaction))
+        {
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return [];
+            }
+        }
+
+        const string Sql = "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1";
+        await using var command = new NpgsqlCommand(Sql, _connection, _transaction);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var names = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     /// <summary>Reads the Odoo facts (version, modules, ledger totals) inside the snapshot.</summary>
     public Task<OdooFacts> ReadFactsAsync(CancellationToken cancellationToken) =>
         DatabaseEvidence.ReadFactsAsync(_connection, cancellationToken);
@@ -99,8 +127,16 @@ internal sealed class SourceSnapshot : IAsyncDisposable
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
+    /// <summary>Ends the transaction and closes the connection; calling it again does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+
         // Read-only: rolling back releases the snapshot and changes nothing.
         await _transaction.DisposeAsync();
         await _connection.DisposeAsync();

@@ -1,5 +1,6 @@
 using BackupDr.BackupWorker.Backups;
 using BackupDr.Repository.Backups;
+using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Storage;
 using BackupDr.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -71,7 +72,7 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
         var cancellationToken = TestContext.Current.CancellationToken;
         var faulty = new FaultyObjectStore(new LocalObjectStore(_scenario.LocalRepositoryPath)) { FailPutAfterBytes = 256 * 1024 };
         using var repository = await BackupRepository.OpenAsync(faulty, BackupScenario.Passphrase, cancellationToken);
-        var service = new DatabaseBackupService(TimeProvider.System, NullLogger<DatabaseBackupService>.Instance);
+        var service = new DatabaseBackupService(TimeProvider.System, new FilestoreOptions(), NullLoggerFactory.Instance);
         var target = _scenario.LoadTarget();
 
         await Should.ThrowAsync<IOException>(() => service.BackupAsync(repository, target, null, cancellationToken));
@@ -85,7 +86,7 @@ public sealed class BackupFailureTests(PostgresFixture postgres) : IAsyncLifetim
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         using var repository = await BackupRepository.OpenAsync(new LocalObjectStore(_scenario.LocalRepositoryPath), BackupScenario.Passphrase, cancellationToken);
-        var service = new DatabaseBackupService(TimeProvider.System, NullLogger<DatabaseBackupService>.Instance);
+        var service = new DatabaseBackupService(TimeProvider.System, new FilestoreOptions(), NullLoggerFactory.Instance);
         var target = _scenario.LoadTarget();
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 

@@ -3,6 +3,7 @@ using BackupDr.BackupWorker.Cli;
 using BackupDr.OdooDemo;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Postgres;
+using BackupDr.Repository.Storage;
 using BackupDr.TestSupport;
 using Npgsql;
 
@@ -105,7 +106,7 @@ internal sealed class BackupScenario : IAsyncDisposable
                 {
                     ["Name"] = Target, ["Tenant"] = "acme", ["Environment"] = "production", ["Tier"] = "gold",
                     ["ConnectionString"] = sourceConnectionString,
-                    ["FilestorePath"] = Path.Combine(Folder, "filestore"),
+                    ["FilestorePath"] = SourceFilestore,
                     ["BackupSchedule"] = "0 0 1 * * ?",
                     ["Drill"] = drill?.DeepClone(),
                 }),
@@ -118,6 +119,32 @@ internal sealed class BackupScenario : IAsyncDisposable
     /// <summary>The scenario's target as the CLI reads it from the configuration file.</summary>
     public TargetOptions LoadTarget() =>
         BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, ConfigPath, Variables)).Targets[0];
+
+    /// <summary>The scenario's repository store, as the CLI opens it (dispose it if disposable).</summary>
+    public IObjectStore OpenStore() =>
+        ObjectStoreFactory.Create(BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, ConfigPath, Variables)).Repository);
+
+    /// <summary>Every key under <paramref name="prefix"/> (relative to the repository).</summary>
+    public async Task<IReadOnlyList<string>> KeysAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var store = OpenStore();
+        try
+        {
+            var keys = new List<string>();
+            await foreach (var entry in store.ListAsync(prefix, cancellationToken))
+            {
+                keys.Add(entry.Key.Value);
+            }
+
+            return keys;
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
+    }
+
+    public string SourceFilestore => Path.Combine(Folder, "filestore");
 
     public Task<CliResult> RunAsync(params string[] args) =>
         CliHarness.RunAsync(Variables, TimeProvider.System, [.. args, "--config", ConfigPath]);
