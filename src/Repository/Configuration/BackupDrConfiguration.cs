@@ -25,7 +25,7 @@ public static class BackupDrConfiguration
 
     private static BackupDrOptions Read(IConfigurationSection root, SectionReader reader)
     {
-        reader.RejectUnknownKeys(root, "Repository", "Tiers", "Targets", "Sandbox", "Http", "Notifications", "Logging");
+        reader.RejectUnknownKeys(root, "Repository", "Tiers", "Targets", "Sandbox", "Http", "Notifications", "Logging", "Scheduler");
         return new BackupDrOptions
         {
             Repository = ReadRepository(root.GetSection("Repository"), reader),
@@ -39,6 +39,7 @@ public static class BackupDrConfiguration
             Http = ReadHttp(root.GetSection("Http"), reader),
             Notifications = ReadNotifications(root.GetSection("Notifications"), reader),
             Logging = ReadLogging(root.GetSection("Logging"), reader),
+            Scheduler = SchedulerSection.Read(root.GetSection("Scheduler"), reader),
         };
     }
 
@@ -75,9 +76,9 @@ public static class BackupDrConfiguration
 
     private static TierOptions ReadTier(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Rto", "Rpo", "DrillEvery", "Retention");
+        reader.RejectUnknownKeys(section, "Rto", "Rpo", "DrillEvery", "Retention", "Blackouts");
         var retention = section.GetSection("Retention");
-        reader.RejectUnknownKeys(retention, "Daily", "Weekly", "Monthly");
+        reader.RejectUnknownKeys(retention, "Daily", "Weekly", "Monthly", "KeepWithin");
         return new TierOptions
         {
             Rto = reader.Duration(section, "Rto"),
@@ -88,14 +89,16 @@ public static class BackupDrConfiguration
                 Daily = reader.Int(retention, "Daily", 0),
                 Weekly = reader.Int(retention, "Weekly", 0),
                 Monthly = reader.Int(retention, "Monthly", 0),
+                KeepWithin = reader.OptionalDuration(retention, "KeepWithin", TimeSpan.FromDays(1)),
             },
+            Blackouts = reader.List(section, "Blackouts"),
         };
     }
 
     private static TargetOptions ReadTarget(IConfigurationSection section, SectionReader reader)
     {
         reader.RejectUnknownKeys(section, "Name", "Tenant", "Environment", "Tier", "ConnectionString", "FilestorePath",
-            "BackupSchedule", "DrillSchedule");
+            "BackupSchedule", "DrillSchedule", "Blackouts");
         return new TargetOptions
         {
             Name = SectionReader.String(section, "Name"),
@@ -106,6 +109,7 @@ public static class BackupDrConfiguration
             FilestorePath = SectionReader.String(section, "FilestorePath"),
             BackupSchedule = SectionReader.String(section, "BackupSchedule"),
             DrillSchedule = SectionReader.String(section, "DrillSchedule"),
+            Blackouts = reader.List(section, "Blackouts"),
         };
     }
 

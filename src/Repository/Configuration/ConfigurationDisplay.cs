@@ -43,7 +43,9 @@ public static class ConfigurationDisplay
                     ["Daily"] = t.Value.Retention.Daily,
                     ["Weekly"] = t.Value.Retention.Weekly,
                     ["Monthly"] = t.Value.Retention.Monthly,
+                    ["KeepWithin"] = t.Value.Retention.KeepWithin.ToString("c"),
                 },
+                ["Blackouts"] = Strings(t.Value.Blackouts),
             }))),
             ["Targets"] = new JsonArray(options.Targets.Select(t => (JsonNode)new JsonObject
             {
@@ -55,6 +57,7 @@ public static class ConfigurationDisplay
                 ["FilestorePath"] = t.FilestorePath,
                 ["BackupSchedule"] = t.BackupSchedule,
                 ["DrillSchedule"] = t.DrillSchedule,
+                ["Blackouts"] = Strings(t.Blackouts),
             }).ToArray()),
             ["Sandbox"] = new JsonObject
             {
@@ -86,6 +89,31 @@ public static class ConfigurationDisplay
                 ["Json"] = options.Logging.Json,
                 ["MinimumLevel"] = options.Logging.MinimumLevel.ToString(),
             },
+            ["Scheduler"] = Scheduler(options.Scheduler),
         };
     }
+
+    private static JsonObject Scheduler(SchedulerOptions scheduler) => new()
+    {
+        ["Clustered"] = scheduler.Clustered,
+        ["ConnectionString"] = SecretMasker.ConnectionString(scheduler.ConnectionString),
+        ["InstanceId"] = scheduler.InstanceId,
+        ["MaxConcurrentBackups"] = scheduler.MaxConcurrentBackups,
+        ["MaxConcurrentDrills"] = scheduler.MaxConcurrentDrills,
+        ["Jitter"] = scheduler.Jitter.ToString("c"),
+        ["TimeZone"] = scheduler.TimeZone,
+        ["PruneSchedule"] = scheduler.PruneSchedule,
+        ["HeartbeatInterval"] = scheduler.HeartbeatInterval.ToString("c"),
+        ["ShutdownTimeout"] = scheduler.ShutdownTimeout.ToString("c"),
+        ["MisfireThreshold"] = scheduler.MisfireThreshold.ToString("c"),
+        ["ClusterCheckinInterval"] = scheduler.ClusterCheckinInterval.ToString("c"),
+        ["ClusterCheckinMisfireThreshold"] = scheduler.ClusterCheckinMisfireThreshold.ToString("c"),
+        ["Blackouts"] = new JsonObject(scheduler.Blackouts.Select(b => KeyValuePair.Create<string, JsonNode?>(b.Key, new JsonObject
+        {
+            ["Cron"] = b.Value.Cron,
+            ["LastBusinessDaysOfMonth"] = b.Value.LastBusinessDaysOfMonth,
+        }))),
+    };
+
+    private static JsonArray Strings(IReadOnlyList<string> values) => new(values.Select(v => (JsonNode)v).ToArray());
 }
