@@ -16,6 +16,10 @@ internal readonly partial record struct BackupId
 
     public string Value { get; }
 
+    /// <summary>The start time the id was made from (UTC, milliseconds).</summary>
+    public DateTimeOffset StartedAt =>
+        DateTimeOffset.ParseExact(Value[..19], TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
     public static BackupId New(TimeProvider time)
     {
         var stamp = time.GetUtcNow().ToString(TimeFormat, CultureInfo.InvariantCulture);
