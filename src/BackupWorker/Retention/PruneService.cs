@@ -1,0 +1,81 @@
+using BackupDr.BackupWorker.Scheduling;
+using BackupDr.Repository.Backups;
+using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Retention;
+using BackupDr.Repository.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace BackupDr.BackupWorker.Retention;
+
+/// <summary>What prune decided for one target, and what it deleted when applied.</summary>
+internal sealed record PruneReport(RetentionPlan Plan, IReadOnlyList<OrphanBackup> Orphans, IReadOnlyList<DeletedBackup> Deleted, bool Applied);
+
+/// <summary>
+/// Retention for one target, shared by <c>backupdr prune</c> and the scheduled prune job: plan from the committed
+/// manifests, the tier's counts and the drill records, then (when applied) delete each expired backup manifest
+/// first, then its objects, then sweep the orphan folders of interrupted backups.
+/// </summary>
+internal sealed partial class PruneService(BackupDrOptions options, TimeProvider time, ILogger<PruneService> logger, IDrillProtectionSource? drills = null)
+{
+    public async Task<PruneReport> PruneAsync(IObjectStore store, TargetOptions target, bool apply, CancellationToken cancellationToken)
+    {
+        var manifests = (await BackupCatalog.ListAsync(store, target.Name, cancellationToken)).ToDictionary(m => m.BackupId, StringComparer.Ordinal);
+        RetentionProtections protections;
+        if (drills is null)
+        {
+            // Until drill records exist (issue [4]) no backup can have a passed or open drill.
+            LogNoDrillRecords(logger, target.Name);
+            protections = RetentionProtections.None;
+        }
+        else
+        {
+            protections = await drills.ReadAsync(store, target.Name, cancellationToken);
+        }
+
+        var plan = RetentionPlanner.Plan(
+            target.Name,
+            manifests.Values.Select(m => new RetentionCandidate(m.BackupId, m.RecoveryPoint)),
+            options.Tiers[target.Tier].Retention,
+            protections,
+            time,
+            WorkerSchedule.Zone(options.Scheduler));
+        var orphans = await BackupDeletion.FindOrphansAsync(store, target.Name, time, cancellationToken);
+        var deleted = new List<DeletedBackup>();
+        if (apply)
+        {
+            foreach (var decision in plan.Deleted)
+            {
+                var gone = await BackupDeletion.DeleteAsync(store, manifests[decision.BackupId], cancellationToken);
+                LogDeleted(logger, target.Name, gone.BackupId, gone.Objects, gone.Bytes, decision.Reasons[0]);
+                deleted.Add(gone);
+            }
+
+            foreach (var orphan in orphans)
+            {
+                var gone = await BackupDeletion.DeleteOrphanAsync(store, orphan, cancellationToken);
+                LogOrphanDeleted(logger, target.Name, gone.BackupId, gone.Objects, gone.Bytes);
+                deleted.Add(gone);
+            }
+
+            // Integration point for issue [3]: the filestore pack garbage collection runs here, after the manifests
+            // and backup objects are gone, so that packs only the deleted backups referenced become garbage.
+        }
+
+        var kept = plan.Kept.Count();
+        var expired = plan.Decisions.Count - kept;
+        LogPlanned(logger, target.Name, kept, expired, orphans.Count, apply);
+        return new PruneReport(plan, orphans, deleted, apply);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: no drill records are read (drills arrive with issue [4]); no backup is held by a drill")]
+    private static partial void LogNoDrillRecords(ILogger logger, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: deleted backup {BackupId} ({Objects} objects, {Bytes} bytes): {Reason}")]
+    private static partial void LogDeleted(ILogger logger, string target, string backupId, int objects, long bytes, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: deleted orphan folder of {BackupId} ({Objects} objects, {Bytes} bytes): no manifest, older than the grace period")]
+    private static partial void LogOrphanDeleted(ILogger logger, string target, string backupId, int objects, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: {Kept} kept, {Expired} expired, {Orphans} orphan folder(s); applied {Applied}")]
+    private static partial void LogPlanned(ILogger logger, string target, int kept, int expired, int orphans, bool applied);
+}
