@@ -148,13 +148,11 @@ internal sealed partial class BackupDrCli
         root.Subcommands.Add(Verb("report", "Build the monthly recoverability report (HTML, PDF, JSON)",
             NotImplemented("[6]"), month, reportOut, send));
 
-        var pruneTarget = TargetOption(required: false);
-        var apply = new Option<bool>("--apply") { Description = "Delete what retention allows; without it, only print what would go and why" };
-        root.Subcommands.Add(Verb("prune", "Apply retention (a dry run unless --apply)", NotImplemented("[5]", pruneTarget), pruneTarget, apply));
+        root.Subcommands.Add(Verb("prune", "Apply retention (a dry run unless --apply)", PruneAsync, _pruneTarget, _pruneApply));
 
         root.Subcommands.Add(Group("alert", "Alerts for on-call", Verb("test", "Send a test alert through every notifier", NotImplemented("[6]"))));
         root.Subcommands.Add(Group("audit", "The audit trail", Verb("verify", "Check the hash chain of the audit trail", NotImplemented("[6]"))));
-        root.Subcommands.Add(Verb("run", "Run the worker service: schedules, health, metrics, alerts", NotImplemented("[5]")));
+        root.Subcommands.Add(Verb("run", "Run the worker service: schedules, health, metrics, heartbeat (until SIGTERM)", RunWorkerAsync));
         return root;
     }
 

@@ -9,7 +9,7 @@ namespace BackupDr.Repository.Heartbeats;
 /// <c>service/heartbeat/&lt;instance&gt;.json</c>. A report, an alert or another replica reads these to tell
 /// "the worker has been silent for N hours" from the repository alone, without reaching the replica.
 /// </summary>
-/// <param name="SchedulerState">Started, Standby or ShutDown: a replica in standby writes heartbeats but runs nothing.</param>
+/// <param name="SchedulerState">The Quartz scheduler status (Running, Standby, ShutdownInProgress...): only Running runs jobs.</param>
 /// <param name="Interval">How often the replica promised to write: silence is measured in intervals.</param>
 internal sealed record Heartbeat(
     string InstanceId,
