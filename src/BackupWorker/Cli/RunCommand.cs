@@ -13,10 +13,20 @@ internal sealed partial class BackupDrCli
     /// </summary>
     private static async Task<int> RunWorkerAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
-        await using var app = WorkerHost.Build(invocation.Options, invocation.LoggerFactory, invocation.Time);
-        await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
-        await HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken);
+        var app = WorkerHost.Build(invocation.Options, invocation.LoggerFactory, invocation.Time);
         var identity = app.Services.GetRequiredService<WorkerIdentity>();
+        try
+        {
+            await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        // Runs until the token (SIGTERM, SIGINT) stops the host, then disposes it.
+        await HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken);
         return invocation.Output.Success(
             new JsonObject { ["instanceId"] = identity.InstanceId, ["stopped"] = true },
             $"backupdr run {identity.InstanceId} stopped");
