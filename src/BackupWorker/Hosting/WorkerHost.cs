@@ -68,8 +68,8 @@ internal static class WorkerHost
     {
         var scheduler = options.Scheduler;
 
-        // Enough threads for every limit at once; the execution groups, not the pool, decide what runs.
-        quartz.UseDefaultThreadPool(scheduler.MaxConcurrentBackups + scheduler.MaxConcurrentDrills + 1);
+        // The execution groups cap each kind (across the cluster when clustered); the pool caps this replica.
+        quartz.UseDefaultThreadPool(scheduler.ThreadsPerReplica);
         var scope = scheduler.Clustered ? ExecutionLimitScope.Cluster : ExecutionLimitScope.Node;
         quartz.UseExecutionLimits(limits => limits
             .ForGroup(WorkerJobs.ExecutionGroup(WorkerJobKind.Backup), scheduler.MaxConcurrentBackups, scope)

@@ -100,6 +100,7 @@ public static class ConfigurationDisplay
         ["InstanceId"] = scheduler.InstanceId,
         ["MaxConcurrentBackups"] = scheduler.MaxConcurrentBackups,
         ["MaxConcurrentDrills"] = scheduler.MaxConcurrentDrills,
+        ["MaxConcurrentJobsPerReplica"] = scheduler.MaxConcurrentJobsPerReplica,
         ["Jitter"] = scheduler.Jitter.ToString("c"),
         ["TimeZone"] = scheduler.TimeZone,
         ["PruneSchedule"] = scheduler.PruneSchedule,

@@ -30,6 +30,11 @@ internal static partial class ConfigurationValidator
             add("Scheduler:MaxConcurrentDrills", $"{scheduler.MaxConcurrentDrills}: at least 1 drill must be allowed to run");
         }
 
+        if (scheduler.MaxConcurrentJobsPerReplica < 0)
+        {
+            add("Scheduler:MaxConcurrentJobsPerReplica", $"{scheduler.MaxConcurrentJobsPerReplica} is negative; 0 sizes the replica from the limits");
+        }
+
         if (!TryFindTimeZone(scheduler.TimeZone, out _))
         {
             add("Scheduler:TimeZone", $"unknown time zone '{scheduler.TimeZone}' (an IANA id such as UTC or Europe/Brussels)");

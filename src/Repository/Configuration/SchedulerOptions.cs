@@ -21,6 +21,12 @@ public sealed record SchedulerOptions
     /// <summary>Drills running at once (on this replica, or across the cluster when clustered).</summary>
     public int MaxConcurrentDrills { get; init; } = 1;
 
+    /// <summary>
+    /// Jobs one replica runs at once (its Quartz thread pool), whatever their kind; 0: MaxConcurrentBackups +
+    /// MaxConcurrentDrills + 1. With a cluster the limits above are shared by all replicas, and this spreads them.
+    /// </summary>
+    public int MaxConcurrentJobsPerReplica { get; init; }
+
     /// <summary>Each scheduled job waits a random delay up to this before it starts, so that a fleet on one cron does not start at one instant. Zero: none.</summary>
     public TimeSpan Jitter { get; init; }
 
@@ -43,6 +49,8 @@ public sealed record SchedulerOptions
     public TimeSpan ClusterCheckinInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan ClusterCheckinMisfireThreshold { get; init; } = TimeSpan.FromSeconds(30);
+
+    public int ThreadsPerReplica => MaxConcurrentJobsPerReplica > 0 ? MaxConcurrentJobsPerReplica : MaxConcurrentBackups + MaxConcurrentDrills + 1;
 
     /// <summary>Named blackout windows that tiers and targets refer to in their <c>Blackouts</c> lists.</summary>
     public IReadOnlyDictionary<string, BlackoutOptions> Blackouts { get; init; } = new Dictionary<string, BlackoutOptions>();

@@ -7,7 +7,7 @@ internal static class SchedulerSection
 {
     public static SchedulerOptions Read(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Clustered", "ConnectionString", "InstanceId", "MaxConcurrentBackups", "MaxConcurrentDrills",
+        reader.RejectUnknownKeys(section, "Clustered", "ConnectionString", "InstanceId", "MaxConcurrentBackups", "MaxConcurrentDrills", "MaxConcurrentJobsPerReplica",
             "Jitter", "TimeZone", "PruneSchedule", "HeartbeatInterval", "ShutdownTimeout", "MisfireThreshold",
             "ClusterCheckinInterval", "ClusterCheckinMisfireThreshold", "Blackouts");
         var defaults = new SchedulerOptions();
@@ -18,6 +18,7 @@ internal static class SchedulerSection
             InstanceId = SectionReader.String(section, "InstanceId"),
             MaxConcurrentBackups = reader.Int(section, "MaxConcurrentBackups", defaults.MaxConcurrentBackups),
             MaxConcurrentDrills = reader.Int(section, "MaxConcurrentDrills", defaults.MaxConcurrentDrills),
+            MaxConcurrentJobsPerReplica = reader.Int(section, "MaxConcurrentJobsPerReplica", 0),
             Jitter = reader.OptionalDuration(section, "Jitter", TimeSpan.Zero, allowZero: true),
             TimeZone = SectionReader.String(section, "TimeZone") is { Length: > 0 } zone ? zone : defaults.TimeZone,
             PruneSchedule = SectionReader.String(section, "PruneSchedule") is { Length: > 0 } prune ? prune : defaults.PruneSchedule,
