@@ -7,8 +7,11 @@
 #      local sandboxes data/demo/sandboxes, passphrase file data/demo/passphrase) with one target, demo-prod;
 #   4. creates the repository (once), backs the database up, verifies the backup, restores it into a new database
 #      (odoo_demo_restored, checked against the backup's row counts, fingerprints and ledger totals), lists backups,
-#      and prints where everything is. The filestore joins the backup with issue [3], drills with issue [4].
-# Knobs: SCALE (journal entries in the demo database, default 2000), DEMO_DIR.
+#      and prints where everything is. The filestore joins the backup with issue [3], drills with issue [4];
+#   5. runs the worker (`backupdr run`) for WORKER_SECONDS with a backup every 20 s, shows its /readyz and /metrics
+#      and the backups it took, then stops it with SIGTERM (a clean stop exits 0).
+# Knobs: SCALE (journal entries in the demo database, default 2000), DEMO_DIR, WORKER_SECONDS (default 60),
+# WORKER_PORT (default: a free port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -74,6 +77,26 @@ restored="${connection/Database=odoo_demo/Database=odoo_demo_restored}"
 step "restore $backup_id into a new database (odoo_demo_restored)"
 backupdr restore --target demo-prod --backup "$backup_id" --into "$restored" --force --config "$data/backupdr.json"
 
+step "the worker: backupdr run for ${WORKER_SECONDS:-60} s, a backup every 20 s (log: data/demo/worker.log)"
+port="${WORKER_PORT:-$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')}"
+BackupDr__Targets__0__BackupSchedule='0/20 * * * * ?' BackupDr__Http__Port="$port" BackupDr__Scheduler__HeartbeatInterval=00:00:10 \
+  dotnet "$root/src/BackupWorker/bin/Debug/net10.0/backupdr.dll" run --config "$data/backupdr.json" >"$data/worker.out" 2>"$data/worker.log" &
+worker=$!
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  kill -0 "$worker" 2>/dev/null || { cat "$data/worker.log"; echo "backupdr run exited early" >&2; exit 1; }
+  sleep 1
+done
+echo "readyz: $(curl -fsS "http://127.0.0.1:$port/readyz")"
+sleep "${WORKER_SECONDS:-60}"
+echo "metrics (http://127.0.0.1:$port/metrics, backupdr_ families with samples):"
+curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^backupdr_(backup|jobs|heartbeat|scheduler|job_failures)' | sed 's/^/  /'
+kill -TERM "$worker"
+status=0
+wait "$worker" || status=$?
+echo "backupdr run stopped by SIGTERM: exit code $status; $(grep -c 'committed:' "$data/worker.log") backup(s) committed by the worker"
+grep -E 'committed:|No drill service|Heartbeat' "$data/worker.log" | sed 's/^/  /' | tail -n 8
+
 step "all backups"
 backupdr list --config "$data/backupdr.json"
 
@@ -83,7 +106,8 @@ demo Odoo database   $connection
 restored copy        $restored
 demo filestore       $filestore
 BackupDr config      $data/backupdr.json   (backupdr config check --config $data/backupdr.json)
-repository           $data/repository
+repository           $data/repository   (heartbeats in service/heartbeat/)
+worker log           $data/worker.log
 sandboxes            $data/sandboxes
 stop the demo server dotnet tools/OdooDemo/bin/Debug/net10.0/odoo-demo.dll down --data-dir $demo_dir [--purge]
 TXT

@@ -111,6 +111,21 @@ public sealed class WorkerMetricsTests
         metrics.JobsRunning.ShouldBe(2);
     }
 
+    [Fact]
+    public void GrafanaDashboard_EveryMetricItQueries_IsExported()
+    {
+        var exported = new WorkerMetrics(ScheduleOptions.Load(), new FakeTimeProvider(Now)).Render().Split('\n')
+            .Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal))
+            .Select(l => l.Split(' ')[2])
+            .ToHashSet(StringComparer.Ordinal);
+        var dashboard = File.ReadAllText(Path.Combine(BackupDr.TestSupport.TestEnvironment.RepositoryRoot, "deploy", "grafana", "backupdr-dashboard.json"));
+
+        var queried = System.Text.RegularExpressions.Regex.Matches(dashboard, "backupdr_[a-z_]+").Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+
+        queried.Count.ShouldBeGreaterThan(10);
+        queried.Except(exported).ShouldBeEmpty();
+    }
+
     /// <summary>A test double of the drill seam: answers one result and records what it was asked.</summary>
     private sealed class RecordingDrillService(ScheduledDrillResult result) : IScheduledDrillService
     {
