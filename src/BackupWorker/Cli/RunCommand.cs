@@ -13,19 +13,11 @@ internal sealed partial class BackupDrCli
     /// </summary>
     private static async Task<int> RunWorkerAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
-        var app = WorkerHost.Build(invocation.Options, invocation.LoggerFactory, invocation.Time);
+        await using var app = WorkerHost.Build(invocation.Options, invocation.LoggerFactory, invocation.Time);
         var identity = app.Services.GetRequiredService<WorkerIdentity>();
-        try
-        {
-            await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
-        }
-        catch
-        {
-            await app.DisposeAsync();
-            throw;
-        }
+        await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
 
-        // Runs until the token (SIGTERM, SIGINT) stops the host, then disposes it.
+        // Runs until the token (SIGTERM, SIGINT) stops the host, and disposes it (disposing again is a no-op).
         await HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken);
         return invocation.Output.Success(
             new JsonObject { ["instanceId"] = identity.InstanceId, ["stopped"] = true },

@@ -6,7 +6,11 @@ namespace BackupDr.BackupWorker.Tests.Scheduling;
 /// <summary>Validated options from flat keys (the way environment variables write them), with a gold tier.</summary>
 internal static class ScheduleOptions
 {
-    public static BackupDrOptions Load(params (string Key, string Value)[] settings)
+    public static BackupDrOptions Load(params (string Key, string Value)[] settings) => BackupDrConfiguration.Load(Build(settings));
+
+    public static IReadOnlyList<ConfigurationError> Errors(params (string Key, string Value)[] settings) => BackupDrConfiguration.TryLoad(Build(settings)).Errors;
+
+    private static IConfiguration Build((string Key, string Value)[] settings)
     {
         var values = new Dictionary<string, string?>
         {
@@ -29,6 +33,6 @@ internal static class ScheduleOptions
             values["BackupDr:" + key] = value;
         }
 
-        return BackupDrConfiguration.Load(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
     }
 }

@@ -1,5 +1,4 @@
 using BackupDr.Repository.Configuration;
-using Microsoft.Extensions.Configuration;
 
 namespace BackupDr.BackupWorker.Tests.Scheduling;
 
@@ -20,26 +19,16 @@ public sealed class SchedulerConfigurationTests
     [Fact]
     public void Load_BadSchedulerSettings_ReportsEveryOneWithItsKey()
     {
-        var values = new Dictionary<string, string?>
-        {
-            ["BackupDr:Repository:Path"] = "/tmp/r",
-            ["BackupDr:Sandbox:WorkPath"] = "/tmp/s",
-            ["BackupDr:Tiers:gold:Retention:Daily"] = "7",
-            ["BackupDr:Tiers:gold:Rto"] = "01:00:00",
-            ["BackupDr:Tiers:gold:Rpo"] = "01:00:00",
-            ["BackupDr:Tiers:gold:DrillEvery"] = "7.00:00:00",
-            ["BackupDr:Tiers:gold:Blackouts:0"] = "month-end",
-            ["BackupDr:Scheduler:Clustered"] = "true",
-            ["BackupDr:Scheduler:MaxConcurrentBackups"] = "0",
-            ["BackupDr:Scheduler:TimeZone"] = "Mars/Olympus",
-            ["BackupDr:Scheduler:Jitter"] = "soon",
-            ["BackupDr:Scheduler:PruneSchedule"] = "every night",
-            ["BackupDr:Scheduler:Blackouts:closing:Cron"] = "* * * L-1,L * ?",
-            ["BackupDr:Scheduler:Blackouts:closing:LastBusinessDaysOfMonth"] = "2",
-            ["BackupDr:Scheduler:MaxConcurentDrills"] = "2",
-        };
-
-        var (_, errors) = BackupDrConfiguration.TryLoad(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        var errors = ScheduleOptions.Errors(
+            ("Tiers:gold:Blackouts:0", "month-end"),
+            ("Scheduler:Clustered", "true"),
+            ("Scheduler:MaxConcurrentBackups", "0"),
+            ("Scheduler:TimeZone", "Mars/Olympus"),
+            ("Scheduler:Jitter", "soon"),
+            ("Scheduler:PruneSchedule", "every night"),
+            ("Scheduler:Blackouts:closing:Cron", "* * * L-1,L * ?"),
+            ("Scheduler:Blackouts:closing:LastBusinessDaysOfMonth", "2"),
+            ("Scheduler:MaxConcurentDrills", "2"));
 
         errors.Select(e => e.Key).ShouldBe([
             "BackupDr:Scheduler:MaxConcurentDrills",
