@@ -150,8 +150,8 @@ internal sealed partial class BackupDrCli
 
         root.Subcommands.Add(Verb("prune", "Apply retention (a dry run unless --apply)", PruneAsync, _pruneTarget, _pruneApply));
 
-        root.Subcommands.Add(Group("alert", "Alerts for on-call", Verb("test", "Send a test alert through every notifier", NotImplemented("[6]"))));
-        root.Subcommands.Add(Group("audit", "The audit trail", Verb("verify", "Check the hash chain of the audit trail", NotImplemented("[6]"))));
+        root.Subcommands.Add(Group("alert", "Alerts for on-call", Verb("test", "Send a test alert through every notifier", AlertTestAsync)));
+        root.Subcommands.Add(Group("audit", "The audit trail", Verb("verify", "Check the hash chain of the audit trail", AuditVerifyAsync)));
         root.Subcommands.Add(Verb("run", "Run the worker service: schedules, health, metrics, heartbeat (until SIGTERM)", RunWorkerAsync));
         return root;
     }

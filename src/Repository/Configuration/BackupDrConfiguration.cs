@@ -131,9 +131,9 @@ public static class BackupDrConfiguration
 
     private static NotificationsOptions ReadNotifications(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Email", "Webhook");
+        reader.RejectUnknownKeys(section, "Email", "Webhook", "Attempts", "RetryDelay", "ReminderEvery");
         var email = section.GetSection("Email");
-        reader.RejectUnknownKeys(email, "Host", "Port", "UseTls", "Username", "Password", "From", "OnCall", "Reports");
+        reader.RejectUnknownKeys(email, "Host", "Port", "UseTls", "TrustedCertificateSha256", "Username", "Password", "From", "OnCall", "Reports");
         var webhook = section.GetSection("Webhook");
         reader.RejectUnknownKeys(webhook, "Url", "Secret");
         return new NotificationsOptions
@@ -143,6 +143,7 @@ public static class BackupDrConfiguration
                 Host = SectionReader.String(email, "Host"),
                 Port = reader.Int(email, "Port", 587),
                 UseTls = reader.Bool(email, "UseTls", true),
+                TrustedCertificateSha256 = SectionReader.String(email, "TrustedCertificateSha256"),
                 Username = SectionReader.String(email, "Username"),
                 Password = SectionReader.String(email, "Password"),
                 From = SectionReader.String(email, "From"),
@@ -154,6 +155,9 @@ public static class BackupDrConfiguration
                 Url = SectionReader.String(webhook, "Url"),
                 Secret = SectionReader.String(webhook, "Secret"),
             },
+            Attempts = reader.Int(section, "Attempts", 3),
+            RetryDelay = reader.Duration(section, "RetryDelay", TimeSpan.FromSeconds(5)),
+            ReminderEvery = reader.Duration(section, "ReminderEvery", TimeSpan.FromHours(4)),
         };
     }
 

@@ -137,6 +137,15 @@ public sealed record NotificationsOptions
 {
     public required EmailOptions Email { get; init; }
     public required WebhookOptions Webhook { get; init; }
+
+    /// <summary>Tries per notifier and message (the first included) before the failure is logged and given up.</summary>
+    public int Attempts { get; init; } = 3;
+
+    /// <summary>Wait before the second try; doubled before each further one.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often on-call is reminded of an incident that is still open.</summary>
+    public TimeSpan ReminderEvery { get; init; } = TimeSpan.FromHours(4);
 }
 
 public sealed record EmailOptions
@@ -144,7 +153,18 @@ public sealed record EmailOptions
     /// <summary>SMTP host; empty disables email.</summary>
     public string Host { get; init; } = "";
     public int Port { get; init; } = 587;
+    /// <summary>
+    /// True: TLS on connect for port 465, STARTTLS (required, never downgraded) on other ports. False: no TLS, for a
+    /// relay on the same host only.
+    /// </summary>
     public bool UseTls { get; init; } = true;
+
+    /// <summary>
+    /// SHA-256 (hex) of the one server certificate to accept, for a private relay with a self-signed certificate.
+    /// Empty: the certificate must chain to a trusted root and match Host.
+    /// </summary>
+    public string TrustedCertificateSha256 { get; init; } = "";
+
     public string Username { get; init; } = "";
 
     /// <summary>Secret.</summary>

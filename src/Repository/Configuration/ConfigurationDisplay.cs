@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace BackupDr.Repository.Configuration;
@@ -72,6 +73,7 @@ public static class ConfigurationDisplay
                     ["Host"] = email.Host,
                     ["Port"] = email.Port,
                     ["UseTls"] = email.UseTls,
+                    ["TrustedCertificateSha256"] = email.TrustedCertificateSha256,
                     ["Username"] = email.Username,
                     ["Password"] = SecretMasker.Secret(email.Password),
                     ["From"] = email.From,
@@ -83,6 +85,9 @@ public static class ConfigurationDisplay
                     ["Url"] = SecretMasker.Url(options.Notifications.Webhook.Url),
                     ["Secret"] = SecretMasker.Secret(options.Notifications.Webhook.Secret),
                 },
+                ["Attempts"] = options.Notifications.Attempts,
+                ["RetryDelay"] = options.Notifications.RetryDelay.ToString("c", CultureInfo.InvariantCulture),
+                ["ReminderEvery"] = options.Notifications.ReminderEvery.ToString("c", CultureInfo.InvariantCulture),
             },
             ["Logging"] = new JsonObject
             {

@@ -218,6 +218,16 @@ internal static partial class ConfigurationValidator
             ValidateAddress($"Notifications:Email:Reports:{i}", email.Reports[i], add);
         }
 
+        if (email.TrustedCertificateSha256.Length > 0 && !Sha256Hex().IsMatch(email.TrustedCertificateSha256))
+        {
+            add("Notifications:Email:TrustedCertificateSha256", "is not a SHA-256 fingerprint (64 hex digits, colons allowed)");
+        }
+
+        if (notifications.Attempts is < 1 or > 10)
+        {
+            add("Notifications:Attempts", $"{notifications.Attempts} is not between 1 and 10");
+        }
+
         var webhook = notifications.Webhook;
         if (webhook.IsEnabled && !IsHttpUri(webhook.Url))
         {
@@ -325,4 +335,7 @@ internal static partial class ConfigurationValidator
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")]
     private static partial Regex TierName();
+
+    [GeneratedRegex("^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")]
+    private static partial Regex Sha256Hex();
 }

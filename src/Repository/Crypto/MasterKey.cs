@@ -35,6 +35,19 @@ internal sealed class MasterKey : IDisposable
     /// <summary>The secret bytes; valid until <see cref="Dispose"/>.</summary>
     internal ReadOnlySpan<byte> AsSpan() => _material.AsSpan();
 
+    /// <summary>
+    /// A separate key for one purpose (HKDF-SHA256 with the purpose as info), so that a MAC or id made with it reveals
+    /// nothing about the master key or about keys for other purposes. The caller disposes it.
+    /// </summary>
+    internal KeyMaterial DeriveKey(string purpose)
+    {
+        Span<byte> derived = stackalloc byte[KeyMaterial.Length];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, _material.AsSpan(), derived, salt: [], info: System.Text.Encoding.UTF8.GetBytes(purpose));
+        var key = KeyMaterial.CopyOf(derived);
+        CryptographicOperations.ZeroMemory(derived);
+        return key;
+    }
+
     public void Dispose() => _material.Dispose();
 
     public override string ToString() => $"MasterKey {KeyId} (redacted)";

@@ -58,8 +58,6 @@ public sealed class BackupDrCliTests : IDisposable
         { ["restore", "--target", "acme-prod", "--into", "Host=localhost;Database=copy", "--neutralize"], "[4]" },
         { ["drill", "--target", "acme-prod", "--backup", "sample"], "[4]" },
         { ["report", "--month", "2026-11"], "[6]" },
-        { ["alert", "test"], "[6]" },
-        { ["audit", "verify"], "[6]" },
     };
 
     [Theory]

@@ -1,0 +1,15 @@
+namespace BackupDr.Repository.Alerts;
+
+/// <summary>What went wrong (or was tested). At most one incident is open per target and rule.</summary>
+internal enum AlertRule
+{
+    BackupFailed,
+    BackupMissing,
+    VerifyFoundDamage,
+    FilestoreDamage,
+    DrillFailed,
+    RtoMissed,
+    RpoMissed,
+    SandboxCleanupFailed,
+    Test,
+}
