@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using BackupDr.BackupWorker.Retention;
+using BackupDr.Repository.Audit;
 using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Cli;
@@ -20,7 +22,7 @@ internal sealed partial class BackupDrCli
     /// <summary>
     /// <c>backupdr prune [--target NAME] [--apply]</c>: the retention plan of each target (every backup with the rules
     /// that keep it, or why it may go) and the orphan folders of interrupted backups; deletes only with --apply.
-    /// Manifests are plaintext, so no passphrase is needed.
+    /// Manifests are plaintext, so the dry run needs no passphrase; --apply does (each deletion is audited first).
     /// </summary>
     private async Task<int> PruneAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
@@ -28,12 +30,26 @@ internal sealed partial class BackupDrCli
             ? [invocation.RequireTarget(_pruneTarget)]
             : invocation.Options.Targets;
         var apply = invocation.Parse.GetValue(_pruneApply);
-        var store = invocation.OpenStore();
         var service = new PruneService(invocation.Options, invocation.Time, invocation.LoggerFactory.CreateLogger<PruneService>());
         var reports = new List<PruneReport>();
-        foreach (var target in targets)
+        IObjectStore store;
+        if (apply)
         {
-            reports.Add(await service.PruneAsync(store, target, apply, cancellationToken));
+            using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
+            using var audit = new AuditTrail(repository.Store, repository.MasterKey, invocation.Time);
+            store = repository.Store;
+            foreach (var target in targets)
+            {
+                reports.Add(await service.ApplyAsync(store, target, audit, cancellationToken));
+            }
+        }
+        else
+        {
+            store = invocation.OpenStore();
+            foreach (var target in targets)
+            {
+                reports.Add(await service.PlanAsync(store, target, cancellationToken));
+            }
         }
 
         var text = new StringBuilder();

@@ -1,3 +1,4 @@
+using BackupDr.Repository.Audit;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Storage;
@@ -44,6 +45,13 @@ internal sealed class RepositoryAccess : IAsyncDisposable
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>The audit trail under the repository's master key; the caller disposes it.</summary>
+    public async Task<AuditTrail> OpenAuditTrailAsync(TimeProvider time, CancellationToken cancellationToken)
+    {
+        var repository = await OpenAsync(cancellationToken);
+        return new AuditTrail(repository.Store, repository.MasterKey, time);
     }
 
     public ValueTask DisposeAsync()

@@ -1,4 +1,5 @@
 using BackupDr.BackupWorker.Scheduling;
+using BackupDr.Repository.Audit;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Retention;
@@ -12,13 +13,23 @@ internal sealed record PruneReport(RetentionPlan Plan, IReadOnlyList<OrphanBacku
 
 /// <summary>
 /// Retention for one target, shared by <c>backupdr prune</c> and the scheduled prune job: plan from the committed
-/// manifests, the tier's counts and the drill records, then (when applied) delete each expired backup manifest
-/// first, then its objects, then sweep the orphan folders of interrupted backups.
+/// manifests, the tier's counts and the drill records; when applied, each expired backup is first recorded in the
+/// audit trail (BackupPruned: a deletion the trail does not know of is reported by <c>audit verify</c> as done
+/// outside BackupDr), then its manifest, then its objects are deleted; last the orphan folders of interrupted
+/// backups are swept.
 /// </summary>
 internal sealed partial class PruneService(BackupDrOptions options, TimeProvider time, ILogger<PruneService> logger, IDrillProtectionSource? drills = null)
 {
-    public async Task<PruneReport> PruneAsync(IObjectStore store, TargetOptions target, bool apply, CancellationToken cancellationToken)
+    /// <summary>The dry run: what would go and why; reads manifests only (no passphrase needed).</summary>
+    public Task<PruneReport> PlanAsync(IObjectStore store, TargetOptions target, CancellationToken cancellationToken) =>
+        PruneAsync(store, target, audit: null, cancellationToken);
+
+    public Task<PruneReport> ApplyAsync(IObjectStore store, TargetOptions target, AuditTrail audit, CancellationToken cancellationToken) =>
+        PruneAsync(store, target, audit, cancellationToken);
+
+    private async Task<PruneReport> PruneAsync(IObjectStore store, TargetOptions target, AuditTrail? audit, CancellationToken cancellationToken)
     {
+        var apply = audit is not null;
         var manifests = (await BackupCatalog.ListAsync(store, target.Name, cancellationToken)).ToDictionary(m => m.BackupId, StringComparer.Ordinal);
         RetentionProtections protections;
         if (drills is null)
@@ -45,6 +56,13 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
         {
             foreach (var decision in plan.Deleted)
             {
+                await audit!.AppendAsync(
+                    new AuditEntry(AuditEventKind.BackupPruned, target.Name, decision.BackupId, new Dictionary<string, string>
+                    {
+                        ["reason"] = decision.Reasons[0],
+                        ["recoveryPoint"] = decision.RecoveryPoint.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                    }),
+                    cancellationToken);
                 var gone = await BackupDeletion.DeleteAsync(store, manifests[decision.BackupId], cancellationToken);
                 LogDeleted(logger, target.Name, gone.BackupId, gone.Objects, gone.Bytes, decision.Reasons[0]);
                 deleted.Add(gone);

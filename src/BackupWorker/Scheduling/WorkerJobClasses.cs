@@ -24,8 +24,12 @@ internal sealed class DrillJob(JobRunner runner, ScheduledDrillRunner drills) : 
 }
 
 [DisallowConcurrentExecution]
-internal sealed class PruneJob(JobRunner runner, PruneService prune, RepositoryAccess repository) : IJob
+internal sealed class PruneJob(JobRunner runner, PruneService prune, RepositoryAccess repository, TimeProvider time) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default) =>
-        await runner.RunAsync(context, WorkerJobKind.Prune, (target, _, token) => prune.PruneAsync(repository.Store, target, apply: true, token), cancellationToken);
+        await runner.RunAsync(context, WorkerJobKind.Prune, async (target, _, token) =>
+        {
+            using var audit = await repository.OpenAuditTrailAsync(time, token);
+            await prune.ApplyAsync(repository.Store, target, audit, token);
+        }, cancellationToken);
 }

@@ -6,8 +6,8 @@ namespace BackupDr.IntegrationTests.Retention;
 
 /// <summary>
 /// <c>backupdr prune</c> on real backups: a dry run says what would go and why and deletes nothing; <c>--apply</c>
-/// deletes the expired backups (manifest and objects) and the orphan folders of interrupted backups, and keeps the
-/// newest.
+/// records each deletion in the audit trail, deletes the expired backups (manifest and objects) and the orphan folders
+/// of interrupted backups, and keeps the newest.
 /// </summary>
 public sealed class PruneTests(PostgresFixture postgres) : IAsyncLifetime
 {
@@ -66,6 +66,13 @@ public sealed class PruneTests(PostgresFixture postgres) : IAsyncLifetime
         Directory.EnumerateFiles(BackupFolder(ids[1])).ShouldBeEmpty();
         Directory.EnumerateFiles(BackupFolder(orphan)).ShouldBeEmpty();
         (await _scenario.RunJsonAsync("verify", "--target", BackupScenario.Target))["damaged"]!.GetValue<int>().ShouldBe(0, "the kept backup is whole");
+
+        // Each deletion was recorded in the audit trail before it was made.
+        var audit = Directory.GetFiles(Path.Combine(_scenario.LocalRepositoryPath, "audit")).Order(StringComparer.Ordinal).Select(File.ReadAllText).ToList();
+        audit.Count.ShouldBe(2);
+        audit.ShouldAllBe(r => r.Contains("\"BackupPruned\"", StringComparison.Ordinal));
+        audit[0].ShouldContain(ids[1]);
+        audit[1].ShouldContain(ids[0]);
     }
 
     [Fact]
