@@ -11,6 +11,7 @@ namespace BackupDr.IntegrationTests.Worker;
 /// replica (each target ends with exactly one backup, both replicas take part), and after one replica is killed with
 /// SIGKILL in the middle of its backups, the other recovers the interrupted firings and finishes the work.
 /// </summary>
+[Collection(nameof(FleetModeTests))]
 public sealed class FleetModeTests(PostgresFixture postgres) : IAsyncLifetime
 {
     private const int Targets = 200;
@@ -95,11 +96,20 @@ public sealed class FleetModeTests(PostgresFixture postgres) : IAsyncLifetime
     public async Task Run_TwoReplicas200Targets_EachTriggerFiresOnceAndTheSurvivorFinishesAKilledReplicasWork()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var configPath = WriteConfig(TimeProvider.System.GetUtcNow().AddSeconds(30));
+        // Each replica stores 400 triggers in the shared store at start-up (about 15 s here): the one instant every
+        // backup is due must come after both are up, since a cron whose only instant has passed never fires.
+        var due = TimeProvider.System.GetUtcNow().AddSeconds(60);
+        var configPath = WriteConfig(due);
         (await CliHarness.RunAsync(new Dictionary<string, string>(), TimeProvider.System, "repo", "init", "--config", configPath, "--json")).ExitCode.ShouldBe(0);
 
         await using var a = WorkerProcess.Start(configPath, new Dictionary<string, string> { ["BackupDr__Scheduler__InstanceId"] = "node-a" });
         await using var b = WorkerProcess.Start(configPath, new Dictionary<string, string> { ["BackupDr__Scheduler__InstanceId"] = "node-b" });
+        foreach (var node in new[] { a, b })
+        {
+            await node.WaitForLineAsync(l => l.Contains("\"Name\":\"LogRegistered\"", StringComparison.Ordinal), Patience, cancellationToken);
+        }
+
+        TimeProvider.System.GetUtcNow().ShouldBeLessThan(due, "both replicas must have registered the schedule before the backups come due");
 
         // Both replicas back up side by side until a quarter of the fleet is done.
         await Eventually.HoldsAsync(() => Task.FromResult(ManifestsPerTarget().Count >= Targets / 4), Patience,
@@ -162,3 +172,7 @@ public sealed class FleetModeTests(PostgresFixture postgres) : IAsyncLifetime
             .ShouldBe(["node-a.json", "node-b.json"]);
     }
 }
+
+/// <summary>The fleet test runs alone: two replicas and 200 backups are the whole machine's work for a minute.</summary>
+[CollectionDefinition(nameof(FleetModeTests), DisableParallelization = true)]
+public sealed class FleetModeRunsAlone;
