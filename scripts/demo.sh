@@ -11,8 +11,12 @@
 #      totals) and a new filestore folder (data/demo/restored-filestore, every SHA-1 checked, then compared with the
 #      source by diff), runs a restore drill of the backup in a local sandbox (a throwaway PostgreSQL cluster:
 #      restore, neutralize, probes, RTO and RPO against the tier) and prints its verdict, lists backups and drills,
-#      and prints where everything is.
-# Knobs: SCALE (journal entries in the demo database, default 2000), DEMO_DIR.
+#      and prints where everything is;
+#   5. runs the worker (`backupdr run`) for WORKER_SECONDS with a backup every 20 s, shows its /readyz and /metrics
+#      and the backups it took, then stops it with SIGTERM (a clean stop exits 0);
+#   6. builds the monthly recoverability report of this month and prints where it is.
+# Knobs: SCALE (journal entries in the demo database, default 2000), DEMO_DIR, WORKER_SECONDS (default 60),
+# WORKER_PORT (default: a free port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -90,8 +94,33 @@ echo "identical: $(find "$restored_filestore" -type f | wc -l) files"
 step "restore drill of $backup_id in a local sandbox (phases on stderr, then the table and the verdict)"
 backupdr drill --target demo-prod --backup "$backup_id" --config "$data/backupdr.json"
 
+
+step "the worker: backupdr run for ${WORKER_SECONDS:-60} s, a backup every 20 s (log: data/demo/worker.log)"
+port="${WORKER_PORT:-$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')}"
+BackupDr__Targets__0__BackupSchedule='0/20 * * * * ?' BackupDr__Http__Port="$port" BackupDr__Scheduler__HeartbeatInterval=00:00:10 \
+  dotnet "$root/src/BackupWorker/bin/Debug/net10.0/backupdr.dll" run --config "$data/backupdr.json" >"$data/worker.out" 2>"$data/worker.log" &
+worker=$!
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  kill -0 "$worker" 2>/dev/null || { cat "$data/worker.log"; echo "backupdr run exited early" >&2; exit 1; }
+  sleep 1
+done
+echo "readyz: $(curl -fsS "http://127.0.0.1:$port/readyz")"
+sleep "${WORKER_SECONDS:-60}"
+echo "metrics (http://127.0.0.1:$port/metrics, backupdr_ families with samples):"
+curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^backupdr_(backup|jobs|heartbeat|scheduler|job_failures)' | sed 's/^/  /'
+kill -TERM "$worker"
+status=0
+wait "$worker" || status=$?
+echo "backupdr run stopped by SIGTERM: exit code $status; $(grep -c 'committed:' "$data/worker.log") backup(s) committed by the worker"
+grep -E 'committed:|No drill service|Heartbeat' "$data/worker.log" | sed 's/^/  /' | tail -n 8
+
 step "all backups and drills"
 backupdr list --config "$data/backupdr.json"
+
+month=$(date -u +%Y-%m)
+step "the monthly recoverability report of $month (HTML, PDF, JSON), stored in the repository and in data/demo/reports"
+backupdr report --month "$month" --out "$data/reports" --config "$data/backupdr.json"
 
 step "where things are"
 cat <<TXT
@@ -100,8 +129,10 @@ restored copy        $restored
 restored filestore   $restored_filestore
 demo filestore       $filestore
 BackupDr config      $data/backupdr.json   (backupdr config check --config $data/backupdr.json)
-repository           $data/repository
+repository           $data/repository   (heartbeats in service/heartbeat/)
+worker log           $data/worker.log
 sandboxes            $data/sandboxes   (empty after every drill)
 drill records        $data/repository/targets/demo-prod/drills/
+report (HTML, PDF)   $data/reports/backupdr-report-$month.html  $data/reports/backupdr-report-$month.pdf
 stop the demo server dotnet tools/OdooDemo/bin/Debug/net10.0/odoo-demo.dll down --data-dir $demo_dir [--purge]
 TXT

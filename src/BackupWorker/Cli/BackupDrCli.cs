@@ -73,11 +73,6 @@ internal sealed partial class BackupDrCli
 
     private readonly Option<string> _drillTarget = TargetOption(required: true);
     private readonly Option<string> _drillBackup = BackupOption("ID|latest|sample", allowSample: true);
-    private readonly Option<string> _pruneTarget = TargetOption(required: false);
-    private readonly Option<bool> _pruneApply = new("--apply")
-    {
-        Description = "Delete what may go; without it, only print what would go and why",
-    };
 
     private readonly Option<string> _newPassphraseFile = new("--new-passphrase-file")
     {
@@ -154,12 +149,11 @@ internal sealed partial class BackupDrCli
         root.Subcommands.Add(Verb("report", "Build the monthly recoverability report (HTML, PDF, JSON)",
             ReportHandler(month, reportOut, send), month, reportOut, send));
 
-        root.Subcommands.Add(Verb("prune", "Delete what no retained backup needs (a dry run unless --apply); retention arrives with issue [5]",
-            PruneAsync, _pruneTarget, _pruneApply));
+        root.Subcommands.Add(Verb("prune", "Apply retention (a dry run unless --apply)", PruneAsync, _pruneTarget, _pruneApply));
 
         root.Subcommands.Add(Group("alert", "Alerts for on-call", Verb("test", "Send a test alert through every notifier", AlertTestAsync)));
         root.Subcommands.Add(Group("audit", "The audit trail", Verb("verify", "Check the hash chain of the audit trail", AuditVerifyAsync)));
-        root.Subcommands.Add(Verb("run", "Run the worker service: schedules, health, metrics, alerts", NotImplemented("[5]")));
+        root.Subcommands.Add(Verb("run", "Run the worker service: schedules, health, metrics, heartbeat (until SIGTERM)", RunWorkerAsync));
         return root;
     }
 

@@ -45,7 +45,7 @@ internal static class ReportSource
             var segments = info.Key.Value.Split('/');
             var target = segments[1];
             sizes[target] = sizes.GetValueOrDefault(target) + info.SizeBytes;
-            if (RepositoryLayout.IsManifest(info.Key) && BackupId.TryParse(segments[3], out var backup) && backup.Time < periodEnd)
+            if (RepositoryLayout.IsManifest(info.Key) && BackupId.TryParse(segments[3], out var backup) && backup.StartedAt < periodEnd)
             {
                 if (!manifests.TryGetValue(target, out var keys))
                 {
@@ -55,7 +55,7 @@ internal static class ReportSource
                 keys.Add(info.Key);
             }
             else if (RepositoryLayout.IsDrillRecord(info.Key) && BackupId.TryParse(info.Key.Name[..^".json".Length], out var drill)
-                && drill.Time >= trendStart && drill.Time < periodEnd)
+                && drill.StartedAt >= trendStart && drill.StartedAt < periodEnd)
             {
                 drills.Add(info.Key);
             }
@@ -65,7 +65,7 @@ internal static class ReportSource
         var wanted = new List<ObjectKey>();
         foreach (var keys in manifests.Values)
         {
-            var first = keys.FindIndex(k => BackupId.Parse(k.Value.Split('/')[3]).Time >= periodStart);
+            var first = keys.FindIndex(k => BackupId.Parse(k.Value.Split('/')[3]).StartedAt >= periodStart);
             wanted.AddRange(first < 0 ? keys.TakeLast(1) : keys.Skip(Math.Max(0, first - 1)));
         }
 

@@ -16,8 +16,9 @@ internal readonly partial record struct BackupId
 
     public string Value { get; }
 
-    /// <summary>The start time the id was made from (UTC, millisecond precision).</summary>
-    public DateTimeOffset Time => DateTimeOffset.ParseExact(Value[..19], TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+    /// <summary>The start time the id was made from (UTC, milliseconds).</summary>
+    public DateTimeOffset StartedAt =>
+        DateTimeOffset.ParseExact(Value[..19], TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
     public static BackupId New(TimeProvider time)
     {

@@ -25,7 +25,7 @@ public static class BackupDrConfiguration
 
     private static BackupDrOptions Read(IConfigurationSection root, SectionReader reader)
     {
-        reader.RejectUnknownKeys(root, "Repository", "Tiers", "Targets", "Filestore", "Sandbox", "Http", "Notifications", "Logging");
+        reader.RejectUnknownKeys(root, "Repository", "Tiers", "Targets", "Filestore", "Sandbox", "Http", "Notifications", "Logging", "Scheduler");
         return new BackupDrOptions
         {
             Repository = ReadRepository(root.GetSection("Repository"), reader),
@@ -40,6 +40,7 @@ public static class BackupDrConfiguration
             Http = ReadHttp(root.GetSection("Http"), reader),
             Notifications = ReadNotifications(root.GetSection("Notifications"), reader),
             Logging = ReadLogging(root.GetSection("Logging"), reader),
+            Scheduler = SchedulerSection.Read(root.GetSection("Scheduler"), reader),
         };
     }
 
@@ -78,9 +79,9 @@ public static class BackupDrConfiguration
 
     private static TierOptions ReadTier(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Rto", "Rpo", "DrillEvery", "Retention");
+        reader.RejectUnknownKeys(section, "Rto", "Rpo", "DrillEvery", "Retention", "Blackouts");
         var retention = section.GetSection("Retention");
-        reader.RejectUnknownKeys(retention, "Daily", "Weekly", "Monthly");
+        reader.RejectUnknownKeys(retention, "Daily", "Weekly", "Monthly", "KeepWithin");
         return new TierOptions
         {
             Rto = reader.Duration(section, "Rto"),
@@ -91,14 +92,16 @@ public static class BackupDrConfiguration
                 Daily = reader.Int(retention, "Daily", 0),
                 Weekly = reader.Int(retention, "Weekly", 0),
                 Monthly = reader.Int(retention, "Monthly", 0),
+                KeepWithin = reader.OptionalDuration(retention, "KeepWithin", TimeSpan.FromDays(1)),
             },
+            Blackouts = reader.List(section, "Blackouts"),
         };
     }
 
     private static TargetOptions ReadTarget(IConfigurationSection section, SectionReader reader)
     {
         reader.RejectUnknownKeys(section, "Name", "Tenant", "Environment", "Tier", "ConnectionString", "FilestorePath",
-            "IncludeUnreferencedFiles", "BackupSchedule", "DrillSchedule", "Drill");
+            "IncludeUnreferencedFiles", "BackupSchedule", "DrillSchedule", "Drill", "Blackouts");
         return new TargetOptions
         {
             Name = SectionReader.String(section, "Name"),
@@ -111,6 +114,7 @@ public static class BackupDrConfiguration
             BackupSchedule = SectionReader.String(section, "BackupSchedule"),
             DrillSchedule = SectionReader.String(section, "DrillSchedule"),
             Drill = ReadDrill(section.GetSection("Drill"), reader),
+            Blackouts = reader.List(section, "Blackouts"),
         };
     }
 

@@ -16,6 +16,7 @@ public sealed record BackupDrOptions
     public required HttpOptions Http { get; init; }
     public required NotificationsOptions Notifications { get; init; }
     public required LoggingOptions Logging { get; init; }
+    public SchedulerOptions Scheduler { get; init; } = new();
 
     public TargetOptions? FindTarget(string name) =>
         Targets.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -78,6 +79,9 @@ public sealed record TierOptions
     public TimeSpan Rpo { get; init; }
     public TimeSpan DrillEvery { get; init; }
     public required RetentionOptions Retention { get; init; }
+
+    /// <summary>Names of <c>Scheduler:Blackouts</c> windows during which this tier's drills and prunes do not start.</summary>
+    public IReadOnlyList<string> Blackouts { get; init; } = [];
 }
 
 /// <summary>Grandfather-father-son retention: how many daily, weekly and monthly recovery points to keep.</summary>
@@ -86,6 +90,9 @@ public sealed record RetentionOptions
     public int Daily { get; init; }
     public int Weekly { get; init; }
     public int Monthly { get; init; }
+
+    /// <summary>Every backup younger than this is kept, whatever the counts say (restic's keep-within).</summary>
+    public TimeSpan KeepWithin { get; init; } = TimeSpan.FromDays(1);
 }
 
 /// <summary>One Odoo environment to protect: a PostgreSQL database plus its filestore folder.</summary>
@@ -115,6 +122,9 @@ public sealed record TargetOptions
 
     /// <summary>What a drill of this target checks beyond the built-in probes.</summary>
     public DrillOptions Drill { get; init; } = new();
+
+    /// <summary>Names of <c>Scheduler:Blackouts</c> windows for this target, on top of its tier's.</summary>
+    public IReadOnlyList<string> Blackouts { get; init; } = [];
 
     public bool IsProduction => string.Equals(Environment, "production", StringComparison.OrdinalIgnoreCase);
 }

@@ -46,7 +46,9 @@ public static class ConfigurationDisplay
                     ["Daily"] = t.Value.Retention.Daily,
                     ["Weekly"] = t.Value.Retention.Weekly,
                     ["Monthly"] = t.Value.Retention.Monthly,
+                    ["KeepWithin"] = t.Value.Retention.KeepWithin.ToString("c"),
                 },
+                ["Blackouts"] = Strings(t.Value.Blackouts),
             }))),
             ["Targets"] = new JsonArray(options.Targets.Select(t => (JsonNode)new JsonObject
             {
@@ -83,6 +85,7 @@ public static class ConfigurationDisplay
                         }
                         : null,
                 },
+                ["Blackouts"] = Strings(t.Blackouts),
             }).ToArray()),
             ["Filestore"] = new JsonObject
             {
@@ -125,6 +128,32 @@ public static class ConfigurationDisplay
                 ["Json"] = options.Logging.Json,
                 ["MinimumLevel"] = options.Logging.MinimumLevel.ToString(),
             },
+            ["Scheduler"] = Scheduler(options.Scheduler),
         };
     }
+
+    private static JsonObject Scheduler(SchedulerOptions scheduler) => new()
+    {
+        ["Clustered"] = scheduler.Clustered,
+        ["ConnectionString"] = SecretMasker.ConnectionString(scheduler.ConnectionString),
+        ["InstanceId"] = scheduler.InstanceId,
+        ["MaxConcurrentBackups"] = scheduler.MaxConcurrentBackups,
+        ["MaxConcurrentDrills"] = scheduler.MaxConcurrentDrills,
+        ["MaxConcurrentJobsPerReplica"] = scheduler.MaxConcurrentJobsPerReplica,
+        ["Jitter"] = scheduler.Jitter.ToString("c"),
+        ["TimeZone"] = scheduler.TimeZone,
+        ["PruneSchedule"] = scheduler.PruneSchedule,
+        ["HeartbeatInterval"] = scheduler.HeartbeatInterval.ToString("c"),
+        ["ShutdownTimeout"] = scheduler.ShutdownTimeout.ToString("c"),
+        ["MisfireThreshold"] = scheduler.MisfireThreshold.ToString("c"),
+        ["ClusterCheckinInterval"] = scheduler.ClusterCheckinInterval.ToString("c"),
+        ["ClusterCheckinMisfireThreshold"] = scheduler.ClusterCheckinMisfireThreshold.ToString("c"),
+        ["Blackouts"] = new JsonObject(scheduler.Blackouts.Select(b => KeyValuePair.Create<string, JsonNode?>(b.Key, new JsonObject
+        {
+            ["Cron"] = b.Value.Cron,
+            ["LastBusinessDaysOfMonth"] = b.Value.LastBusinessDaysOfMonth,
+        }))),
+    };
+
+    private static JsonArray Strings(IReadOnlyList<string> values) => new(values.Select(v => (JsonNode)v).ToArray());
 }

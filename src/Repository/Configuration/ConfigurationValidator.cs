@@ -34,6 +34,7 @@ internal static partial class ConfigurationValidator
         }
 
         ValidateNotifications(options.Notifications, Add);
+        ValidateScheduler(options, Add);
         return errors;
     }
 

@@ -58,6 +58,29 @@ internal sealed class SectionReader
         return duration;
     }
 
+    /// <summary>An optional duration: <paramref name="defaultValue"/> when unset; negative never, zero only when allowed.</summary>
+    public TimeSpan OptionalDuration(IConfigurationSection section, string key, TimeSpan defaultValue, bool allowZero = false)
+    {
+        var value = Value(section, key);
+        if (value is null)
+        {
+            return defaultValue;
+        }
+
+        if (!TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var duration))
+        {
+            Error(Path(section, key), $"'{value}' is not a duration; write [d.]hh:mm:ss, e.g. 00:00:30 or 1.00:00:00");
+            return defaultValue;
+        }
+
+        if (duration < TimeSpan.Zero || (duration == TimeSpan.Zero && !allowZero))
+        {
+            Error(Path(section, key), $"{value} is not a {(allowZero ? "non-negative" : "positive")} duration");
+        }
+
+        return duration;
+    }
+
     /// <summary>An optional, strictly positive duration: null when absent.</summary>
     public TimeSpan? OptionalDuration(IConfigurationSection section, string key) =>
         Value(section, key) is null ? null : Duration(section, key);

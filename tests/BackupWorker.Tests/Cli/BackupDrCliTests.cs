@@ -54,7 +54,6 @@ public sealed class BackupDrCliTests : IDisposable
 
     public static TheoryData<string[], string> NotYetBuilt => new()
     {
-        { ["run"], "[5]" },
     };
 
     [Theory]

@@ -1,0 +1,26 @@
+using System.Text.Json.Nodes;
+using BackupDr.BackupWorker.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace BackupDr.BackupWorker.Cli;
+
+internal sealed partial class BackupDrCli
+{
+    /// <summary>
+    /// <c>backupdr run</c>: the worker service, until SIGTERM or SIGINT. The repository is opened first (a wrong
+    /// passphrase or a missing repository stops it with exit 2 before anything is scheduled); a clean stop exits 0.
+    /// </summary>
+    private static async Task<int> RunWorkerAsync(CommandInvocation invocation, CancellationToken cancellationToken)
+    {
+        await using var app = WorkerHost.Build(invocation.Options, invocation.LoggerFactory, invocation.Time);
+        var identity = app.Services.GetRequiredService<WorkerIdentity>();
+        await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
+
+        // Runs until the token (SIGTERM, SIGINT) stops the host, and disposes it (disposing again is a no-op).
+        await HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken);
+        return invocation.Output.Success(
+            new JsonObject { ["instanceId"] = identity.InstanceId, ["stopped"] = true },
+            $"backupdr run {identity.InstanceId} stopped");
+    }
+}

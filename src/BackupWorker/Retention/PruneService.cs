@@ -1,0 +1,119 @@
+using BackupDr.BackupWorker.Scheduling;
+using BackupDr.Repository.Audit;
+using BackupDr.Repository.Backups;
+using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Filestore;
+using BackupDr.Repository.Retention;
+using Microsoft.Extensions.Logging;
+
+namespace BackupDr.BackupWorker.Retention;
+
+/// <summary>What prune decided for one target, and what it deleted when applied.</summary>
+/// <param name="Garbage">The filestore garbage collection that followed (packs no retained backup references, objects
+/// of backups that never committed, stale locks), or null when <see cref="GarbageSkipped"/> says why it did not run.</param>
+internal sealed record PruneReport(
+    RetentionPlan Plan, IReadOnlyList<OrphanBackup> Orphans, IReadOnlyList<DeletedBackup> Deleted, bool Applied,
+    CollectionPlan? Garbage, string? GarbageSkipped);
+
+/// <summary>
+/// Retention for one target, shared by <c>backupdr prune</c> and the scheduled prune job: plan from the committed
+/// manifests, the tier's counts and the drill records; when applied, each expired backup is first recorded in the
+/// audit trail (BackupPruned: a deletion the trail does not know of is reported by <c>audit verify</c> as done
+/// outside BackupDr), then its manifest, then its objects are deleted; last the orphan folders of interrupted
+/// backups are swept.
+/// </summary>
+internal sealed partial class PruneService(BackupDrOptions options, TimeProvider time, ILogger<PruneService> logger, IDrillProtectionSource? drills = null)
+{
+    /// <summary>The dry run: what would go and why (the filestore indexes are encrypted, so it needs the repository open).</summary>
+    public Task<PruneReport> PlanAsync(BackupRepository repository, TargetOptions target, CancellationToken cancellationToken) =>
+        PruneAsync(repository, target, audit: null, cancellationToken);
+
+    public Task<PruneReport> ApplyAsync(BackupRepository repository, TargetOptions target, AuditTrail audit, CancellationToken cancellationToken) =>
+        PruneAsync(repository, target, audit, cancellationToken);
+
+    private async Task<PruneReport> PruneAsync(BackupRepository repository, TargetOptions target, AuditTrail? audit, CancellationToken cancellationToken)
+    {
+        var apply = audit is not null;
+        var store = repository.Store;
+        var manifests = (await BackupCatalog.ListAsync(store, target.Name, cancellationToken)).ToDictionary(m => m.BackupId, StringComparer.Ordinal);
+        RetentionProtections protections;
+        if (drills is null)
+        {
+            // Until drill records exist (issue [4]) no backup can have a passed or open drill.
+            LogNoDrillRecords(logger, target.Name);
+            protections = RetentionProtections.None;
+        }
+        else
+        {
+            protections = await drills.ReadAsync(store, target.Name, cancellationToken);
+        }
+
+        var plan = RetentionPlanner.Plan(
+            target.Name,
+            manifests.Values.Select(m => new RetentionCandidate(m.BackupId, m.RecoveryPoint)),
+            options.Tiers[target.Tier].Retention,
+            protections,
+            time,
+            WorkerSchedule.Zone(options.Scheduler));
+        var orphans = await BackupDeletion.FindOrphansAsync(store, target.Name, time, cancellationToken);
+        var deleted = new List<DeletedBackup>();
+        if (apply)
+        {
+            foreach (var decision in plan.Deleted)
+            {
+                await audit!.AppendAsync(
+                    new AuditEntry(AuditEventKind.BackupPruned, target.Name, decision.BackupId, new Dictionary<string, string>
+                    {
+                        ["reason"] = decision.Reasons[0],
+                        ["recoveryPoint"] = decision.RecoveryPoint.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                    }),
+                    cancellationToken);
+                var gone = await BackupDeletion.DeleteAsync(store, manifests[decision.BackupId], cancellationToken);
+                LogDeleted(logger, target.Name, gone.BackupId, gone.Objects, gone.Bytes, decision.Reasons[0]);
+                deleted.Add(gone);
+            }
+
+            foreach (var orphan in orphans)
+            {
+                var gone = await BackupDeletion.DeleteOrphanAsync(store, orphan, cancellationToken);
+                LogOrphanDeleted(logger, target.Name, gone.BackupId, gone.Objects, gone.Bytes);
+                deleted.Add(gone);
+            }
+
+        }
+
+        // The filestore garbage collection runs after the expired manifests are gone, so that packs only they referenced
+        // become garbage; it takes the target's exclusive prune lock, and a running backup makes it wait for next time.
+        CollectionPlan? garbage = null;
+        string? skipped = null;
+        try
+        {
+            garbage = await PackCollector.CollectAsync(repository, target.Name, options.Filestore.PackGracePeriod, apply, time, cancellationToken);
+        }
+        catch (RepositoryLockedException e)
+        {
+            skipped = e.Message;
+            LogGarbageSkipped(logger, target.Name, e.Message);
+        }
+
+        var kept = plan.Kept.Count();
+        var expired = plan.Decisions.Count - kept;
+        LogPlanned(logger, target.Name, kept, expired, orphans.Count, apply);
+        return new PruneReport(plan, orphans, deleted, apply, garbage, skipped);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Prune of {Target}: garbage collection skipped this time: {Reason}")]
+    private static partial void LogGarbageSkipped(ILogger logger, string target, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: no drill records are read (drills arrive with issue [4]); no backup is held by a drill")]
+    private static partial void LogNoDrillRecords(ILogger logger, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: deleted backup {BackupId} ({Objects} objects, {Bytes} bytes): {Reason}")]
+    private static partial void LogDeleted(ILogger logger, string target, string backupId, int objects, long bytes, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: deleted orphan folder of {BackupId} ({Objects} objects, {Bytes} bytes): no manifest, older than the grace period")]
+    private static partial void LogOrphanDeleted(ILogger logger, string target, string backupId, int objects, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: {Kept} kept, {Expired} expired, {Orphans} orphan folder(s); applied {Applied}")]
+    private static partial void LogPlanned(ILogger logger, string target, int kept, int expired, int orphans, bool applied);
+}

@@ -1,0 +1,117 @@
+using System.Text.Json.Nodes;
+using BackupDr.IntegrationTests.Backups;
+using BackupDr.TestSupport;
+using Npgsql;
+
+namespace BackupDr.IntegrationTests.Worker;
+
+/// <summary>
+/// <c>backupdr run</c> as a real process on the scenario's database: a missed backup runs once at start-up, the
+/// endpoints serve health and metrics, a restart seeds the metrics from the repository, and SIGTERM in the middle of
+/// a backup cancels it (pg_dump stopped, nothing committed) and exits within the shutdown timeout.
+/// </summary>
+public sealed class WorkerRunTests(PostgresFixture postgres) : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
+
+    private BackupScenario _scenario = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        _scenario = await BackupScenario.CreateAsync(postgres, path => Task.FromResult(RepositorySetup.Local(path)), cancellationToken);
+        await _scenario.RunJsonAsync("repo", "init");
+    }
+
+    public ValueTask DisposeAsync() => _scenario.DisposeAsync();
+
+    private WorkerProcess StartWorker() => WorkerProcess.Start(_scenario.ConfigPath, new Dictionary<string, string>(_scenario.Variables)
+    {
+        ["BackupDr__Scheduler__ShutdownTimeout"] = ShutdownTimeout.ToString("c"),
+        ["BackupDr__Scheduler__HeartbeatInterval"] = "00:00:02",
+    });
+
+    private static string MetricLine(string metrics, string family) =>
+        metrics.Split('\n').SingleOrDefault(l => l.StartsWith(family + "{target=\"" + BackupScenario.Target + "\"", StringComparison.Ordinal))
+        ?? throw new ShouldAssertException($"no {family} sample for {BackupScenario.Target} in:\n{metrics}");
+
+    [Fact]
+    public async Task Run_NoBackupYet_BacksUpOnceAtStartServesMetricsAndSeedsThemAfterARestart()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        string lastSuccess;
+        await using (var worker = StartWorker())
+        {
+            await worker.WaitForLineAsync(l => l.Contains("Backup of {Target} committed", StringComparison.Ordinal), Patience, cancellationToken);
+            worker.Log.ShouldContain("No drill service is bound in this build");
+
+            (await worker.GetAsync("/healthz", cancellationToken)).ShouldBe((200, "ok\n"));
+            var ready = JsonNode.Parse(await worker.WaitForOkAsync("/readyz", Patience, cancellationToken))!;
+            ready["scheduler"]!.GetValue<string>().ShouldBe("Running");
+            ready["repository"]!.GetValue<string>().ShouldBe("reachable");
+
+            var (_, metrics) = await worker.GetAsync("/metrics", cancellationToken);
+            lastSuccess = MetricLine(metrics, "backupdr_backup_last_success_timestamp_seconds");
+            MetricLine(metrics, "backupdr_backup_last_size_bytes").ShouldNotEndWith(" 0");
+            metrics.ShouldContain("backupdr_jobs_running{kind=\"backup\"} 0");
+            metrics.ShouldNotContain("backupdr_achieved_rto_seconds{", customMessage: "no drill ran: an unknown value is left out, not reported as 0");
+            Directory.GetFiles(Path.Combine(_scenario.LocalRepositoryPath, "service", "heartbeat"), "*.json").ShouldHaveSingleItem();
+
+            await worker.TerminateAsync(cancellationToken);
+            var (exitCode, output) = await worker.WaitForExitAsync(ShutdownTimeout, cancellationToken);
+            exitCode.ShouldBe(0, worker.Log);
+            output.ShouldContain("stopped");
+        }
+
+        (await _scenario.RunJsonAsync("list"))["backups"]!.AsArray().ShouldHaveSingleItem();
+
+        // Restarted before the next slot: no backup is owed, and the metrics come from the repository at once.
+        await using (var again = StartWorker())
+        {
+            await again.WaitForOkAsync("/readyz", Patience, cancellationToken);
+            var (_, metrics) = await again.GetAsync("/metrics", cancellationToken);
+            MetricLine(metrics, "backupdr_backup_last_success_timestamp_seconds").ShouldBe(lastSuccess);
+            again.Log.ShouldNotContain("catch-up");
+            await again.TerminateAsync(cancellationToken);
+            (await again.WaitForExitAsync(ShutdownTimeout, cancellationToken)).ExitCode.ShouldBe(0, again.Log);
+        }
+
+        (await _scenario.RunJsonAsync("list"))["backups"]!.AsArray().ShouldHaveSingleItem();
+    }
+
+    [Fact]
+    public async Task Run_SigtermDuringABackup_CancelsItCommitsNothingAndExitsWithinTheShutdownTimeout()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+
+        // A lock holds pg_dump back: once it streams under the snapshot, the backup is certainly mid-way.
+        await using var locker = new NpgsqlConnection(_scenario.Source.ConnectionString);
+        await locker.OpenAsync(cancellationToken);
+        await using var hold = await locker.BeginTransactionAsync(cancellationToken);
+        await using (var command = new NpgsqlCommand("LOCK TABLE ir_cron IN ACCESS EXCLUSIVE MODE", locker, hold))
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var worker = StartWorker())
+        {
+            await worker.WaitForLineAsync(l => l.Contains("streaming snapshot", StringComparison.Ordinal), Patience, cancellationToken);
+            await worker.TerminateAsync(cancellationToken);
+            var (exitCode, _) = await worker.WaitForExitAsync(ShutdownTimeout, cancellationToken);
+
+            exitCode.ShouldBe(0, worker.Log);
+            worker.Log.ShouldContain("cancelled by shutdown; nothing was committed");
+            worker.Log.ShouldContain("was not committed");
+        }
+
+        (await _scenario.RunJsonAsync("list"))["backups"]!.AsArray().ShouldBeEmpty();
+        Directory.EnumerateFiles(_scenario.LocalRepositoryPath, "manifest.json", SearchOption.AllDirectories).ShouldBeEmpty();
+        await using var admin = new NpgsqlConnection(postgres.AdminConnectionString);
+        await admin.OpenAsync(cancellationToken);
+        await using var sessions = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = @db AND (application_name = 'backupdr' OR application_name LIKE 'backupdr pg_dump %')", admin);
+        sessions.Parameters.AddWithValue("db", _scenario.Source.Name);
+        ((long)(await sessions.ExecuteScalarAsync(cancellationToken))!).ShouldBe(0, "pg_dump and the snapshot session ended with the job");
+    }
+}
