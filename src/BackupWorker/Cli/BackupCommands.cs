@@ -27,6 +27,7 @@ internal sealed partial class BackupDrCli
                 cancellationToken));
 
         var manifest = outcome.Manifest;
+        await BackupAudit.RecordAsync(repository, manifest, invocation.Time, cancellationToken);
         var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
         var filestore = manifest.Filestore!;
         var seconds = (manifest.CompletedAt - manifest.StartedAt).TotalSeconds;

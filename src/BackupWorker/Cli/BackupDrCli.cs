@@ -246,19 +246,6 @@ internal sealed partial class BackupDrCli
         }
     }
 
-    /// <summary>A verb whose work arrives with a later issue: it checks its arguments, then says so and exits 2.</summary>
-    private static Func<CommandInvocation, CancellationToken, Task<int>> NotImplemented(string issue, Option<string>? target = null) =>
-        (invocation, _) =>
-        {
-            if (target is not null && invocation.Parse.GetValue(target) is not null)
-            {
-                invocation.RequireTarget(target);
-            }
-
-            return Task.FromResult(invocation.Output.Fail(ExitCodes.Usage,
-                $"'{CommandPath(invocation.Parse)}' is not implemented yet (it arrives with issue {issue}); nothing was done."));
-        };
-
     /// <summary>The words of the invoked command, e.g. <c>backupdr repo init</c>.</summary>
     private static string CommandPath(ParseResult parse)
     {

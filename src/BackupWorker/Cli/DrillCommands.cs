@@ -1,12 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using BackupDr.BackupWorker.Drills;
 using BackupDr.DrillRunner.Drills;
-using BackupDr.DrillRunner.Restore;
 using BackupDr.DrillRunner.Sandboxes;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
-using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Cli;
 
@@ -27,20 +26,9 @@ internal sealed partial class BackupDrCli
         }
 
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
-        var time = invocation.Time;
-        var loggers = invocation.LoggerFactory;
-        await new SandboxJanitor(options.Sandbox.WorkPath, time, loggers.CreateLogger<SandboxJanitor>()).SweepAsync(cancellationToken);
-
+        await DrillComposition.SweepSandboxesAsync(options, invocation.Time, invocation.LoggerFactory, cancellationToken);
         using var http = new HttpClient();
-        var service = new DrillService(
-            new LocalSandboxProvider(options.Sandbox.WorkPath, time, loggers.CreateLogger<LocalSandboxProvider>()),
-            new RestorePipeline(
-                new DatabaseRestorer(time, loggers.CreateLogger<DatabaseRestorer>()),
-                new FilestoreRestoreStep(new FilestoreRestorer(time, loggers.CreateLogger<FilestoreRestorer>()), new FilestoreRestoreOptions(options.Filestore.UploadParallelism)),
-                time),
-            http,
-            time,
-            loggers.CreateLogger<DrillService>());
+        var service = DrillComposition.Create(options, http, invocation.Time, invocation.LoggerFactory);
         var request = new DrillRequest(target, target.Tier, options.Tiers[target.Tier], invocation.Parse.GetValue(_drillBackup)!);
         var record = await service.RunAsync(repository, request, new CliDrillObserver(_environment, target.Name), cancellationToken);
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using BackupDr.BackupWorker.Drills;
 using BackupDr.BackupWorker.Retention;
 using BackupDr.Repository.Audit;
 using BackupDr.Repository.Configuration;
@@ -31,7 +32,7 @@ internal sealed partial class BackupDrCli
             ? [invocation.RequireTarget(_pruneTarget)]
             : invocation.Options.Targets;
         var apply = invocation.Parse.GetValue(_pruneApply);
-        var service = new PruneService(invocation.Options, invocation.Time, invocation.LoggerFactory.CreateLogger<PruneService>());
+        var service = new PruneService(invocation.Options, invocation.Time, invocation.LoggerFactory.CreateLogger<PruneService>(), new DrillProtections());
         var reports = new List<PruneReport>();
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         using var audit = new AuditTrail(repository.Store, repository.MasterKey, invocation.Time);

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using BackupDr.BackupWorker.Drills;
 using BackupDr.BackupWorker.Hosting;
+using BackupDr.Repository.Retention;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -13,7 +15,13 @@ internal sealed partial class BackupDrCli
     /// </summary>
     private static async Task<int> RunWorkerAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
-        await using var app = WorkerHost.Build(invocation.Options, invocation.LoggerFactory, invocation.Time);
+        await using var app = WorkerHost.Build(invocation.Options, invocation.LoggerFactory, invocation.Time,
+            services =>
+            {
+                services.AddSingleton<DrillProtections>();
+                services.AddSingleton<IDrillProtectionSource>(provider => provider.GetRequiredService<DrillProtections>());
+                services.AddSingleton<IScheduledDrillService, ScheduledDrillService>();
+            });
         var identity = app.Services.GetRequiredService<WorkerIdentity>();
         await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
 

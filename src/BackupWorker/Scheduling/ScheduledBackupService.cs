@@ -9,7 +9,7 @@ namespace BackupDr.BackupWorker.Scheduling;
 
 /// <summary>A scheduled backup: the same <see cref="DatabaseBackupService"/> as <c>backupdr backup</c>, plus metrics.</summary>
 internal sealed partial class ScheduledBackupService(
-    RepositoryAccess repository, DatabaseBackupService backups, WorkerMetrics metrics, ILogger<ScheduledBackupService> logger)
+    RepositoryAccess repository, DatabaseBackupService backups, WorkerMetrics metrics, TimeProvider time, ILogger<ScheduledBackupService> logger)
 {
     public async Task RunAsync(TargetOptions target, JobFiring firing, CancellationToken cancellationToken)
     {
@@ -28,6 +28,7 @@ internal sealed partial class ScheduledBackupService(
 
         var outcome = await backups.BackupAsync(open, target, progress: null, cancellationToken);
         metrics.BackupCommitted(outcome.Manifest);
+        await BackupAudit.RecordAsync(open, outcome.Manifest, time, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information,

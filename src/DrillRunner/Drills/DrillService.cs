@@ -3,6 +3,7 @@ using System.Reflection;
 using BackupDr.DrillRunner.Probes;
 using BackupDr.DrillRunner.Restore;
 using BackupDr.DrillRunner.Sandboxes;
+using BackupDr.Repository.Audit;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
@@ -18,6 +19,11 @@ internal sealed record DrillRequest(TargetOptions Target, string TierName, TierO
 /// <summary>Follows a drill as it runs (the terminal display, the worker's logs, tests).</summary>
 internal interface IDrillObserver
 {
+    /// <summary>The backup the drill restores, chosen before anything else runs (retention must keep it meanwhile).</summary>
+    void BackupChosen(string target, string backupId)
+    {
+    }
+
     void PhaseStarted(DrillPhase phase);
 
     void PhaseEnded(DrillPhaseRecord phase);
@@ -55,6 +61,7 @@ internal sealed partial class DrillService(
         var manifestSha256 = await BackupCatalog.ManifestSha256Async(repository.Store, manifest, cancellationToken);
         var major = manifest.Source.ServerVersionNum / 10000;
         LogStarting(logger, drillId, target.Name, manifest.BackupId, reason);
+        observer?.BackupChosen(target.Name, manifest.BackupId);
 
         var phases = new PhaseClock(time, observer);
         var probes = new List<ProbeRecord>();
@@ -180,7 +187,20 @@ internal sealed partial class DrillService(
             Tools = new DrillTools(ProductVersion, pgRestoreVersion),
             Host = Environment.MachineName,
         };
-        await DrillRecords.WriteAsync(repository.Store, repository.MasterKey, record, cancellationToken);
+        var key = await DrillRecords.WriteAsync(repository.Store, repository.MasterKey, record, cancellationToken);
+        using (var trail = new AuditTrail(repository.Store, repository.MasterKey, time))
+        {
+            // The record is committed first: a failure here says so, and 'audit verify' shows the gap.
+            await trail.AppendAsync(
+                new AuditEntry(AuditEventKind.DrillRecorded, target.Name, drillId, new Dictionary<string, string>
+                {
+                    ["record"] = key.Value,
+                    ["backupId"] = manifest.BackupId,
+                    ["outcome"] = outcome.ToString(),
+                }),
+                cancellationToken);
+        }
+
         LogFinished(logger, drillId, target.Name, manifest.BackupId, outcome, rto.AchievedSeconds, rpo.AchievedSeconds);
         return DrillRecords.Seal(record, repository.MasterKey);
     }

@@ -96,12 +96,13 @@ public sealed class FilestoreDamageTests(PostgresFixture postgres) : IAsyncLifet
 
         var dryRun = await _scenario.RunJsonAsync("prune");
         var target = dryRun["targets"]!.AsArray().ShouldHaveSingleItem()!;
-        target["garbage"]!.AsArray().Select(g => g!["id"]!.GetValue<string>()).ShouldBe([orphanId]);
+        target["garbage"]!["units"]!.AsArray().Select(g => g!["id"]!.GetValue<string>()).ShouldBe([orphanId]);
         Directory.EnumerateFiles(BlobsFolder).Count().ShouldBe(packs.Count + 2, "a dry run deletes nothing");
 
         var applied = await _scenario.RunJsonAsync("prune", "--apply");
 
-        applied["targets"]!.AsArray().ShouldHaveSingleItem()!["applied"]!.GetValue<bool>().ShouldBeTrue();
+        applied["applied"]!.GetValue<bool>().ShouldBeTrue();
+        applied["targets"]!.AsArray().ShouldHaveSingleItem()!["garbage"]!["units"]!.AsArray().ShouldHaveSingleItem();
         Directory.EnumerateFiles(BlobsFolder).Order(StringComparer.Ordinal).ShouldBe(packs);
         (await _scenario.RunJsonAsync("verify", "--target", BackupScenario.Target, "--backup", retained))["damaged"]!.GetValue<int>().ShouldBe(0);
         var into = Path.Combine(_scenario.Folder, "restored-filestore");

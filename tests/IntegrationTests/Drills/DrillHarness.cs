@@ -52,7 +52,10 @@ internal static class DrillHarness
         var time = TimeProvider.System;
         var service = new DrillService(
             new LocalSandboxProvider(options.Sandbox.WorkPath, time, NullLogger<LocalSandboxProvider>.Instance),
-            new RestorePipeline(new DatabaseRestorer(time, NullLogger<DatabaseRestorer>.Instance), filestore: null, time),
+            new RestorePipeline(
+                new DatabaseRestorer(time, NullLogger<DatabaseRestorer>.Instance),
+                new FilestoreRestoreStep(new FilestoreRestorer(time, NullLogger<FilestoreRestorer>.Instance), new FilestoreRestoreOptions(Parallelism: 2)),
+                time),
             http,
             time,
             NullLogger<DrillService>.Instance);

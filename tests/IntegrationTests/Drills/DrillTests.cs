@@ -31,14 +31,14 @@ public sealed class DrillTests(PostgresFixture postgres) : DrillScenarioTests(po
         phases.ShouldBe(new Dictionary<string, string>
         {
             ["Provision"] = "Completed", ["Download"] = "Completed", ["DatabaseRestore"] = "Completed",
-            ["FilestoreRestore"] = "Skipped", ["Neutralize"] = "Completed", ["Probes"] = "Completed",
+            ["FilestoreRestore"] = "Completed", ["Neutralize"] = "Completed", ["Probes"] = "Completed",
         });
         var probes = record["probes"]!.AsArray().ToDictionary(p => p!["name"]!.GetValue<string>(), p => p!["status"]!.GetValue<string>());
         probes["fingerprints"].ShouldBe("Passed");
         probes["ledger"].ShouldBe("Passed");
         probes["neutralization"].ShouldBe("Passed");
         probes["recency"].ShouldBe("Passed");
-        probes["attachments"].ShouldBe("Skipped");
+        probes["attachments"].ShouldBe("Passed");
         record["rto"]!["achievedSeconds"]!.GetValue<double>().ShouldBeGreaterThan(0);
         record["rto"]!["met"]!.GetValue<bool>().ShouldBeTrue();
         record["rpo"]!["met"]!.GetValue<bool>().ShouldBeTrue();
