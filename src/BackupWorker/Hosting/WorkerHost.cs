@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BackupDr.BackupWorker.Alerts;
 using BackupDr.BackupWorker.Backups;
 using BackupDr.BackupWorker.Drills;
 using BackupDr.BackupWorker.Metrics;
@@ -49,6 +50,8 @@ internal static class WorkerHost
         builder.Services.AddSingleton<ScheduledDrillRunner>();
         builder.Services.AddSingleton<PruneService>();
         builder.Services.AddSingleton<JobRunner>();
+        builder.Services.AddSingleton<WorkerAlerts>();
+        builder.Services.AddHostedService<AlertingService>();
         configure?.Invoke(builder.Services);
 
         builder.Services.AddQuartz(quartz => ConfigureQuartz(quartz, options, identity));

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using BackupDr.BackupWorker.Alerts;
 using BackupDr.BackupWorker.Metrics;
 using BackupDr.Repository.Configuration;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ internal sealed record JobFiring(string FireInstanceId, DateTimeOffset Scheduled
 /// The frame every worker job runs in: a log scope (target, job, firing), the optional jitter, the running-jobs
 /// gauge, and the job boundary (a failure is logged and counted once, then rethrown for Quartz).
 /// </summary>
-internal sealed partial class JobRunner(BackupDrOptions options, WorkerMetrics metrics, TimeProvider time, ILogger<JobRunner> logger)
+internal sealed partial class JobRunner(BackupDrOptions options, WorkerMetrics metrics, WorkerAlerts alerts, TimeProvider time, ILogger<JobRunner> logger)
 {
     public async Task RunAsync(
         IJobExecutionContext context, WorkerJobKind kind, Func<TargetOptions, JobFiring, CancellationToken, Task> work, CancellationToken cancellationToken)
@@ -50,6 +51,7 @@ internal sealed partial class JobRunner(BackupDrOptions options, WorkerMetrics m
             await work(target, firing, cancellationToken);
             var seconds = time.GetElapsedTime(started).TotalSeconds;
             LogFinished(logger, job, target.Name, seconds);
+            await alerts.AfterJobAsync(kind, target, failure: null, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -61,6 +63,7 @@ internal sealed partial class JobRunner(BackupDrOptions options, WorkerMetrics m
             // The job boundary: every failure is logged and counted here, then handed to Quartz (never swallowed).
             Count(kind, target.Name);
             LogFailed(logger, e, job, target.Name, e.Message);
+            await alerts.AfterJobAsync(kind, target, e, cancellationToken);
             throw new JobExecutionException($"{job} of {target.Name} failed: {e.Message}", e);
         }
         finally

@@ -47,6 +47,7 @@ public sealed class FleetModeTests(PostgresFixture postgres) : IAsyncLifetime
     {
         var passphraseFile = Path.Combine(_folder, "passphrase");
         File.WriteAllText(passphraseFile, Passphrase);
+        Directory.CreateDirectory(Path.Combine(_folder, "filestore")); // the small source database references no file
         var cron = string.Create(CultureInfo.InvariantCulture, $"{due.Second} {due.Minute} {due.Hour} {due.Day} {due.Month} ? {due.Year}");
         var config = new JsonObject
         {

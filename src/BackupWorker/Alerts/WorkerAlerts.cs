@@ -1,0 +1,89 @@
+using BackupDr.BackupWorker.Hosting;
+using BackupDr.BackupWorker.Scheduling;
+using BackupDr.Reporting.Alerts;
+using BackupDr.Repository.Alerts;
+using BackupDr.Repository.Backups;
+using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Drills;
+using BackupDr.Repository.Heartbeats;
+using Microsoft.Extensions.Logging;
+
+namespace BackupDr.BackupWorker.Alerts;
+
+/// <summary>
+/// The worker's alerting: after every job, the job's own rule (backup failed) and the repository rules of its target;
+/// on a schedule, the repository rules of every target (backup missing is a dead-man's switch: it fires from the
+/// repository's state even when no job runs). Verdicts go through the <see cref="AlertEngine"/> (incidents, reminders,
+/// resolution). Alerting never fails or delays a job: its own failures are logged as errors.
+/// </summary>
+internal sealed partial class WorkerAlerts(
+    BackupDrOptions options, RepositoryAccess repository, TimeProvider time, ILoggerFactory loggers) : IDisposable
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly ILogger _logger = loggers.CreateLogger<WorkerAlerts>();
+
+    public async Task AfterJobAsync(WorkerJobKind kind, TargetOptions target, Exception? failure, CancellationToken cancellationToken)
+    {
+        if (kind == WorkerJobKind.Prune)
+        {
+            return;
+        }
+
+        try
+        {
+            var verdicts = new List<RuleVerdict>();
+            if (kind == WorkerJobKind.Backup)
+            {
+                var latest = await LatestBackup.FindAsync(repository.Store, target.Name, cancellationToken);
+                verdicts.Add(AlertRules.BackupRun(target, failure?.Message, time.GetUtcNow(), latest?.BackupId));
+            }
+
+            verdicts.AddRange(await RepositoryVerdictsAsync([target], cancellationToken));
+            await ApplyAsync(verdicts, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The alerting boundary: a job's result stands whatever happens here; the failure is logged loudly.
+            LogFailed(_logger, target.Name, e.Message);
+        }
+    }
+
+    /// <summary>The repository rules of every target, then the incident engine.</summary>
+    public async Task EvaluateAllAsync(CancellationToken cancellationToken) =>
+        await ApplyAsync(await RepositoryVerdictsAsync(options.Targets, cancellationToken), cancellationToken);
+
+    public NotificationDispatcher Dispatcher() =>
+        NotificationDispatcher.Create(options.Notifications, _http, time, loggers.CreateLogger<NotificationDispatcher>());
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<IReadOnlyList<RuleVerdict>> RepositoryVerdictsAsync(IEnumerable<TargetOptions> targets, CancellationToken cancellationToken)
+    {
+        var store = repository.Store;
+        var heartbeats = await HeartbeatStore.ReadAllAsync(store, cancellationToken);
+        var states = new List<TargetState>();
+        foreach (var target in targets)
+        {
+            var drills = await DrillRecords.ListAsync(store, target.Name, masterKey: null, cancellationToken);
+            states.Add(new TargetState(target, await LatestBackup.FindAsync(store, target.Name, cancellationToken), drills.Count > 0 ? drills[0].Record : null));
+        }
+
+        return AlertRules.Evaluate(
+            options.Tiers, states, heartbeats.Select(h => (DateTimeOffset?)h.WrittenAt).Max(), options.Scheduler.HeartbeatInterval, time.GetUtcNow());
+    }
+
+    private async Task ApplyAsync(IReadOnlyList<RuleVerdict> verdicts, CancellationToken cancellationToken)
+    {
+        var engine = new AlertEngine(new IncidentLog(repository.Store), Dispatcher(), options.Notifications, time, loggers.CreateLogger<AlertEngine>());
+        foreach (var message in await engine.ApplyAsync(verdicts, cancellationToken))
+        {
+            LogSent(_logger, message.State.ToString(), message.Rule.ToString(), message.Target, message.IncidentId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Alert evaluation for {Target} failed: {Error}; on-call may not have been told")]
+    private static partial void LogFailed(ILogger logger, string target, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {State} {Rule} for {Target} (incident {IncidentId})")]
+    private static partial void LogSent(ILogger logger, string state, string rule, string target, string incidentId);
+}
