@@ -109,12 +109,10 @@ internal static class ReportSource
     private static ParallelOptions Options(CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken };
 
+    /// <summary>A manifest or drill record (bounded: at most 4 MiB) with the SHA-256 of its stored bytes.</summary>
     private static async Task<(byte[] Bytes, string Sha256)> ReadAsync(IObjectStore store, ObjectKey key, CancellationToken cancellationToken)
     {
-        await using var stream = await store.OpenReadAsync(key, cancellationToken);
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer, cancellationToken);
-        var bytes = buffer.ToArray();
+        var bytes = await BackupCatalog.ReadSmallObjectAsync(store, key, 4 << 20, "a manifest or drill record", cancellationToken);
         return (bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)));
     }
 }

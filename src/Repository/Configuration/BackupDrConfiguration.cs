@@ -168,7 +168,7 @@ public static class BackupDrConfiguration
             PackTargetSizeBytes = reader.Long(section, "PackTargetSizeBytes", defaults.PackTargetSizeBytes),
             ReadParallelism = reader.Int(section, "ReadParallelism", defaults.ReadParallelism),
             UploadParallelism = reader.Int(section, "UploadParallelism", defaults.UploadParallelism),
-            PackGracePeriod = section["PackGracePeriod"] is null ? defaults.PackGracePeriod : reader.Duration(section, "PackGracePeriod"),
+            PackGracePeriod = reader.OptionalDuration(section, "PackGracePeriod", defaults.PackGracePeriod),
         };
     }
 
@@ -215,8 +215,8 @@ public static class BackupDrConfiguration
                 Secret = SectionReader.String(webhook, "Secret"),
             },
             Attempts = reader.Int(section, "Attempts", 3),
-            RetryDelay = reader.Duration(section, "RetryDelay", TimeSpan.FromSeconds(5)),
-            ReminderEvery = reader.Duration(section, "ReminderEvery", TimeSpan.FromHours(4)),
+            RetryDelay = reader.OptionalDuration(section, "RetryDelay", TimeSpan.FromSeconds(5)),
+            ReminderEvery = reader.OptionalDuration(section, "ReminderEvery", TimeSpan.FromHours(4)),
         };
     }
 

@@ -30,10 +30,6 @@ internal sealed class SectionReader
 
     public static string String(IConfigurationSection section, string key) => Value(section, key) ?? "";
 
-    /// <summary>A strictly positive duration, or <paramref name="defaultValue"/> when the key is absent.</summary>
-    public TimeSpan Duration(IConfigurationSection section, string key, TimeSpan defaultValue) =>
-        Value(section, key) is null ? defaultValue : Duration(section, key);
-
     /// <summary>A required, strictly positive duration.</summary>
     public TimeSpan Duration(IConfigurationSection section, string key)
     {
