@@ -67,10 +67,11 @@ public sealed class PruneTests(PostgresFixture postgres) : IAsyncLifetime
         Directory.EnumerateFiles(BackupFolder(orphan)).ShouldBeEmpty();
         (await _scenario.RunJsonAsync("verify", "--target", BackupScenario.Target))["damaged"]!.GetValue<int>().ShouldBe(0, "the kept backup is whole");
 
-        // Each deletion was recorded in the audit trail before it was made.
-        var audit = Directory.GetFiles(Path.Combine(_scenario.LocalRepositoryPath, "audit")).Order(StringComparer.Ordinal).Select(File.ReadAllText).ToList();
+        // Each backup was recorded in the audit trail when it was made, and each deletion before it was made.
+        var records = Directory.GetFiles(Path.Combine(_scenario.LocalRepositoryPath, "audit")).Order(StringComparer.Ordinal).Select(File.ReadAllText).ToList();
+        records.Count(r => r.Contains("\"BackupCreated\"", StringComparison.Ordinal)).ShouldBe(3);
+        var audit = records.Where(r => r.Contains("\"BackupPruned\"", StringComparison.Ordinal)).ToList();
         audit.Count.ShouldBe(2);
-        audit.ShouldAllBe(r => r.Contains("\"BackupPruned\"", StringComparison.Ordinal));
         audit[0].ShouldContain(ids[1]);
         audit[1].ShouldContain(ids[0]);
     }
