@@ -23,7 +23,8 @@ internal sealed partial class BackupDrCli
                 services.AddSingleton<IScheduledDrillService, ScheduledDrillService>();
             });
         var identity = app.Services.GetRequiredService<WorkerIdentity>();
-        await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
+        var repository = await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
+        await ConfigurationAudit.RecordIfChangedAsync(repository, invocation.Options, invocation.Time, cancellationToken);
 
         // Runs until the token (SIGTERM, SIGINT) stops the host, and disposes it (disposing again is a no-op).
         await HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken);
