@@ -39,7 +39,7 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
         RetentionProtections protections;
         if (drills is null)
         {
-            // Until drill records exist (issue [4]) no backup can have a passed or open drill.
+            // A host without drills (tests of the scheduler alone): no backup is held by a drill.
             LogNoDrillRecords(logger, target.Name);
             protections = RetentionProtections.None;
         }
@@ -105,7 +105,7 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prune of {Target}: garbage collection skipped this time: {Reason}")]
     private static partial void LogGarbageSkipped(ILogger logger, string target, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: no drill records are read (drills arrive with issue [4]); no backup is held by a drill")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: no drill protection is bound in this host; no backup is held by a drill")]
     private static partial void LogNoDrillRecords(ILogger logger, string target);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: deleted backup {BackupId} ({Objects} objects, {Bytes} bytes): {Reason}")]

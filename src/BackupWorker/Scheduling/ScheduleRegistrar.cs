@@ -132,7 +132,7 @@ internal sealed partial class ScheduleRegistrar(
             _ => false,
         };
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No drill service is bound in this build: drills are not scheduled (they arrive with issue [4]); backups and prunes are")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No drill service is bound in this build: drills are not scheduled; backups and prunes are")]
     private static partial void LogNoDrillService(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Schedule of trigger {Trigger} changed in the configuration: rescheduled")]
