@@ -22,7 +22,7 @@ internal static class DrillRecords
 {
     public const string SealAlgorithm = "HMAC-SHA256/HKDF-SHA256";
     private const int RecordMaxBytes = 4 << 20;
-    private static readonly byte[] SealLabel = "backupdr/drill-record-seal/v1"u8.ToArray();
+    private const string SealPurpose = "backupdr/drill-record-seal/v1";
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -120,15 +120,7 @@ internal static class DrillRecords
     private static string ComputeSeal(DrillRecord record, MasterKey masterKey)
     {
         var unsealed = record with { Seal = new DrillSeal(SealAlgorithm, masterKey.KeyId, "") };
-        Span<byte> sealKey = stackalloc byte[32];
-        try
-        {
-            HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey.AsSpan(), sealKey, salt: [], SealLabel);
-            return Convert.ToHexStringLower(HMACSHA256.HashData(sealKey, Serialize(unsealed)));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(sealKey);
-        }
+        using var sealKey = masterKey.DeriveKey(SealPurpose);
+        return Convert.ToHexStringLower(HMACSHA256.HashData(sealKey.AsSpan(), Serialize(unsealed)));
     }
 }
