@@ -61,7 +61,7 @@ internal sealed class FingerprintsProbe : IProbe
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         var odoo = facts ? await DatabaseEvidence.ReadFactsAsync(connection, cancellationToken) : null;
-        return (odoo, await DatabaseEvidence.FingerprintTablesAsync(connection, tables, cancellationToken));
+        return (odoo, await DatabaseEvidence.FingerprintTablesAsync(connection, connectionString, tables, cancellationToken));
     }
 
     internal static string Summarize(IReadOnlyList<string> problems) =>

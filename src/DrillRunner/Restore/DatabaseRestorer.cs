@@ -154,7 +154,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                 var expected = await BackupEvidence.ReadAsync(repository.Store, manifest, dataKey, cancellationToken);
                 await using var connection = new NpgsqlConnection(target.ConnectionString);
                 await connection.OpenAsync(cancellationToken);
-                differences = BackupEvidence.Compare(expected, await DatabaseEvidence.ReadRestoredAsync(connection, expected.Tables, cancellationToken));
+                differences = BackupEvidence.Compare(expected, await DatabaseEvidence.ReadRestoredAsync(connection, target.ConnectionString, expected.Tables, cancellationToken));
                 EndPhase(RestorePhase.Check);
             }
 
