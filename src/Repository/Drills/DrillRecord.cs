@@ -29,6 +29,9 @@ internal enum PhaseStatus
     Completed,
     Skipped,
     Failed,
+
+    /// <summary>Cut short, unfinished, because a step running beside it failed.</summary>
+    Stopped,
 }
 
 internal enum ProbeStatus

@@ -74,10 +74,43 @@ internal static class DatabaseEvidence
     public static async Task<IReadOnlyList<DumpedTable>> FingerprintTablesAsync(
         NpgsqlConnection connection, string connectionString, IReadOnlyList<DumpedTable> expectedTables, CancellationToken cancellationToken)
     {
+        var present = await ExistingAsync(connection, expectedTables, cancellationToken);
+        string snapshot;
+        await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", connection))
+        {
+            snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        var read = await CopyFingerprints.ReadAsync(connectionString, connection.PostgreSqlVersion.Major, present, snapshot, cancellationToken);
+        return WithMissing(expectedTables, read);
+    }
+
+    /// <summary>
+    /// Row counts and fingerprints of the given tables of a copy nothing else writes to (a missing table has
+    /// <c>Rows = -1</c>), each table read in a transaction of its own, so that no lock is held on a table once it has
+    /// been read: pg_restore can still be adding its primary keys.
+    /// </summary>
+    public static async Task<IReadOnlyList<DumpedTable>> FingerprintTablesAsync(
+        string connectionString, IReadOnlyList<DumpedTable> expectedTables, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<DumpedTable> present;
+        int major;
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            present = await ExistingAsync(connection, expectedTables, cancellationToken);
+            major = connection.PostgreSqlVersion.Major;
+        }
+
+        return WithMissing(expectedTables, await CopyFingerprints.ReadAsync(connectionString, major, present, snapshot: null, cancellationToken));
+    }
+
+    private static async Task<IReadOnlyList<DumpedTable>> ExistingAsync(NpgsqlConnection connection, IReadOnlyList<DumpedTable> tables, CancellationToken cancellationToken)
+    {
         var existing = new HashSet<string>(StringComparer.Ordinal);
         await using (var exists = new NpgsqlCommand("SELECT n FROM unnest(@names) AS n WHERE to_regclass(n) IS NOT NULL", connection))
         {
-            exists.Parameters.AddWithValue("names", expectedTables.Select(t => Qualified(t.Table)).ToArray());
+            exists.Parameters.AddWithValue("names", tables.Select(t => Qualified(t.Table)).ToArray());
             await using var reader = await exists.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -85,16 +118,11 @@ internal static class DatabaseEvidence
             }
         }
 
-        var present = expectedTables.Where(t => existing.Contains(Qualified(t.Table))).ToList();
-        var read = present.Count == 0
-            ? new Dictionary<string, DumpedTable>(StringComparer.Ordinal)
-            : await CopyFingerprints.ReadAsync(connection, connectionString, present, PgDumpOutputSettings, cancellationToken);
-        return expectedTables.Select(t => read.GetValueOrDefault(t.Table) ?? t with { Rows = -1, Fingerprint = "missing" }).ToList();
+        return tables.Where(t => existing.Contains(Qualified(t.Table))).ToList();
     }
 
-    /// <summary>The settings pg_dump uses for its COPY output (plus UTC, which the backup gives pg_dump through PGTZ).</summary>
-    public const string PgDumpOutputSettings =
-        "SET LOCAL DateStyle = ISO; SET LOCAL IntervalStyle = postgres; SET LOCAL extra_float_digits = 3; SET LOCAL TimeZone = 'UTC'; SET LOCAL bytea_output = hex";
+    private static List<DumpedTable> WithMissing(IReadOnlyList<DumpedTable> expected, IReadOnlyDictionary<string, DumpedTable> read) =>
+        expected.Select(t => read.GetValueOrDefault(t.Table) ?? t with { Rows = -1, Fingerprint = "missing" }).ToList();
 
     /// <summary><c>public.account_move</c> as a quoted identifier pair, <c>"public"."account_move"</c>.</summary>
     internal static string Qualified(string table)
@@ -126,7 +154,8 @@ internal static class DatabaseEvidence
         return totals;
     }
 
-    private static async Task<(string? Version, IReadOnlyList<InstalledModule> Modules)> ReadModulesAsync(
+    /// <summary>The Odoo version (base module) and the installed modules; none when the database is not Odoo.</summary>
+    public static async Task<(string? Version, IReadOnlyList<InstalledModule> Modules)> ReadModulesAsync(
         NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         if (!await TableExistsAsync(connection, "ir_module_module", cancellationToken))
