@@ -69,7 +69,7 @@ internal sealed partial class DrillService(
         LogStarting(logger, drillId, target.Name, manifest.BackupId, reason);
         observer?.BackupChosen(target.Name, manifest.BackupId);
 
-        var phases = new PhaseClock(time, observer);
+        var phases = new PhaseClock(time, observer, start);
         var probes = new List<ProbeRecord>();
         string? error = null;
         long? criticalPassedAt = null;

@@ -8,7 +8,8 @@ namespace BackupDr.DrillRunner.Drills;
 /// run beside pg_restore's index builds): each is opened with <see cref="Begin"/> and closed with <see cref="End"/>, or
 /// recorded whole with <see cref="Completed"/>. Safe to call from several threads.
 /// </summary>
-internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
+/// <param name="origin">The drill's start (a <see cref="TimeProvider"/> timestamp): phases record their start from it.</param>
+internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer, long origin)
 {
     private readonly List<DrillPhaseRecord> _records = [];
     private readonly Dictionary<DrillPhase, long> _open = [];
@@ -56,7 +57,7 @@ internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
             }
         }
 
-        Add(new DrillPhaseRecord(phase, PhaseStatus.Completed, seconds ?? Elapsed(started), detail));
+        Add(new DrillPhaseRecord(phase, PhaseStatus.Completed, seconds ?? Elapsed(started), detail, Offset(started)));
     }
 
     /// <summary>
@@ -76,8 +77,8 @@ internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
         foreach (var (phase, started) in open.OrderBy(p => p.Key))
         {
             Add(blamed is null || phase == blamed
-                ? new DrillPhaseRecord(phase, PhaseStatus.Failed, Elapsed(started), error)
-                : new DrillPhaseRecord(phase, PhaseStatus.Stopped, Elapsed(started), $"stopped: the {blamed} phase failed"));
+                ? new DrillPhaseRecord(phase, PhaseStatus.Failed, Elapsed(started), error, Offset(started))
+                : new DrillPhaseRecord(phase, PhaseStatus.Stopped, Elapsed(started), $"stopped: the {blamed} phase failed", Offset(started)));
         }
     }
 
@@ -85,7 +86,7 @@ internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
 
     /// <summary>Records a phase that ran in the background from <paramref name="startedAt"/> (a <see cref="TimeProvider"/> timestamp) until now.</summary>
     public void Completed(DrillPhase phase, long startedAt, string detail) =>
-        Add(new DrillPhaseRecord(phase, PhaseStatus.Completed, Elapsed(startedAt), detail));
+        Add(new DrillPhaseRecord(phase, PhaseStatus.Completed, Elapsed(startedAt), detail, Offset(startedAt)));
 
     /// <summary>Records a background phase as failed, unless it already has a record, and fails the open phases.</summary>
     public void Failed(DrillPhase phase, string error)
@@ -103,6 +104,8 @@ internal sealed class PhaseClock(TimeProvider time, IDrillObserver? observer)
     }
 
     private double Elapsed(long started) => Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
+
+    private double Offset(long started) => Math.Round(time.GetElapsedTime(origin, started).TotalSeconds, 3);
 
     private void Add(DrillPhaseRecord record)
     {
