@@ -78,6 +78,7 @@ internal sealed partial class DrillService(
         Task? starting = null;
         Task<ProbeRun>? dataProbes = null;
         Task<ProbeRun>? fingerprints = null;
+        Task<ProbeRun>? attachments = null;
         using var stopProbes = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
@@ -105,7 +106,7 @@ internal sealed partial class DrillService(
             var runner = new ProbeRunner(time);
             Action<ProbeRecord>? probeEnded = observer is null ? null : observer.ProbeEnded;
             ProbeContext? dataContext = null;
-            async Task StartDataProbesAsync(CancellationToken token)
+            async Task StartDataProbesAsync(Task<FilestoreRestoreResult?> filestore, CancellationToken token)
             {
                 dataContext = new ProbeContext(ready.ConnectionString(database), database, manifest, evidence, null,
                     "read by the probes of the copy", target, NeutralizationBaseline: []);
@@ -113,9 +114,20 @@ internal sealed partial class DrillService(
                 phases.Begin(DrillPhase.Probes);
                 dataProbes = runner.RunAsync(DrillProbes.OfTableData(), dataContext, probeEnded, stopProbes.Token);
                 fingerprints = runner.RunAsync(DrillProbes.BeforeNeutralization(), dataContext, probeEnded, stopProbes.Token);
+                attachments = RunAttachmentsAsync(filestore, dataContext);
 
                 // Neutralization, which changes settings tables, waits for the fingerprints of the copy as restored.
                 await fingerprints.WaitAsync(token);
+            }
+
+            async Task<ProbeRun> RunAttachmentsAsync(Task<FilestoreRestoreResult?> filestore, ProbeContext context)
+            {
+                var files = await filestore.WaitAsync(stopProbes.Token);
+                return await runner.RunAsync(DrillProbes.OfFilestore(), context with
+                {
+                    FilestorePath = files is null ? null : ready.FilestorePath,
+                    FilestoreSkipReason = files is null ? "backup has no filestore" : null,
+                }, probeEnded, stopProbes.Token);
             }
 
             var restored = await pipeline.RunAsync(
@@ -144,7 +156,7 @@ internal sealed partial class DrillService(
                 NeutralizationBaseline = restored.Neutralization.Baseline,
             };
             var copyRun = await runner.RunAsync(DrillProbes.OfCopy(target, http), context, probeEnded, stopProbes.Token);
-            var run = ProbeRun.Combine(await fingerprints!, await dataProbes!, copyRun);
+            var run = ProbeRun.Combine(await fingerprints!, await dataProbes!, await attachments!, copyRun);
             probes.AddRange(run.Records);
             criticalPassedAt = run.CriticalPassedAt;
             phases.End(DrillPhase.Probes, $"{run.Records.Count(p => p.Status == ProbeStatus.Passed)} of {run.Records.Count} probes passed");
@@ -174,11 +186,12 @@ internal sealed partial class DrillService(
         }
         finally
         {
-            if (new[] { dataProbes, fingerprints }.Any(t => t is { IsCompleted: false }))
+            Task?[] early = [dataProbes, fingerprints, attachments];
+            if (early.Any(t => t is { IsCompleted: false }))
             {
                 // The restore failed under the probes of table data: they end before the sandbox goes.
                 await stopProbes.CancelAsync();
-                await Task.WhenAll(new[] { dataProbes, fingerprints }.OfType<Task>()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await Task.WhenAll(early.OfType<Task>()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
             if (sandbox is not null)

@@ -21,11 +21,13 @@ internal interface IFilestoreRestore
 /// <param name="Evidence">The backup's table evidence, for the neutralization baseline (drills); empty otherwise.</param>
 /// <param name="DataLoaded">
 /// Called once every table's data is in, while indexes, constraints and the filestore may still be restoring (a drill
-/// starts its probes of table data here). Awaited: it should start its work and return.
+/// starts its probes of table data here), with the filestore restore (null result: none restored). Awaited before
+/// neutralization: it should start its work and return, or finish what must see the copy as restored.
 /// </param>
 internal sealed record RestoreRequest(
     BackupManifest Manifest, RestoreInto Into, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
-    string? BaseUrl = null, IReadOnlyList<DumpedTable>? Evidence = null, Func<CancellationToken, Task>? DataLoaded = null);
+    string? BaseUrl = null, IReadOnlyList<DumpedTable>? Evidence = null,
+    Func<Task<FilestoreRestoreResult?>, CancellationToken, Task>? DataLoaded = null);
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
 internal sealed record SkippedStep(string Reason);
@@ -119,7 +121,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
         async Task NotifyAsync()
         {
             await signals.DataLoaded.WaitAsync(stop.Token);
-            await notify(stop.Token);
+            await notify(files, stop.Token);
         }
     }
 
