@@ -62,8 +62,7 @@ RUN ln -s /app/backupdr /usr/local/bin/backupdr
 ENV HOME=/var/lib/backupdr \
     TMPDIR=/tmp \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
-    DOTNET_NOLOGO=1 \
-    BackupDr__Logging__Json=true
+    DOTNET_NOLOGO=1
 WORKDIR /var/lib/backupdr
 VOLUME ["/var/lib/backupdr", "/tmp"]
 USER 10001:10001
