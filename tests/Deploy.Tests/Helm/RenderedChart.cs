@@ -53,7 +53,8 @@ internal sealed class RenderedChart
     public JsonObject PodSpec => Deployment["spec"]!["template"]!["spec"]!.AsObject();
 
     /// <summary>The configuration file the ConfigMap holds (what `--config` reads in the pod).</summary>
-    public string ConfigJson => (string)Single("ConfigMap").AsObject()["data"]!["appsettings.json"]!;
+    public string ConfigJson => (string)OfKind("ConfigMap")
+        .Single(c => ((string)c["metadata"]!["name"]!).EndsWith("-config", StringComparison.Ordinal))["data"]!["appsettings.json"]!;
 
     /// <summary>Environment variable name to its secretKeyRef (secret name, key), for the container.</summary>
     public IReadOnlyDictionary<string, (string Secret, string Key)> SecretEnvironment =>
@@ -69,7 +70,7 @@ internal sealed class RenderedChart
         YamlMappingNode map => new JsonObject(map.Children.Select(c =>
             KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, ToJson(c.Value)))),
         YamlSequenceNode sequence => new JsonArray(sequence.Children.Select(ToJson).ToArray()),
-        YamlScalarNode { Value: "null" or "~" or null } => null,
+        YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain, Value: "null" or "~" or "" or null } => null,
         YamlScalarNode scalar => JsonValue.Create(scalar.Value),
         _ => throw new InvalidOperationException($"unexpected YAML node {node.NodeType}"),
     };
