@@ -1,7 +1,8 @@
 {{/*
 THE one place the chart's permissions for Kubernetes sandboxes are written (tests/Deploy.Tests compares them with
-the code's list, KubernetesSandboxPermissions.Required). No wildcards; no delete of objects inside a sandbox
-namespace: deleting the namespace removes them (the namespace controller does, not our account).
+the code's list, KubernetesSandboxPermissions.Required). No wildcards; secrets may be created (the sandbox server's
+per-drill password), never read; no update, patch or delete of objects inside a sandbox namespace: deleting the
+namespace removes them (the namespace controller does, not our account).
 */}}
 
 {{/* Cluster-scoped: each drill creates a namespace of its own; the janitor lists them by label and deletes them. */}}
@@ -17,12 +18,6 @@ Kubernetes RBAC cannot select namespaces by label: these rules are granted clust
 Deployment, says what that means and how to fence it).
 */}}
 {{- define "backupdr.rbac.sandboxRules" -}}
-- apiGroups: [networking.k8s.io]
-  resources: [networkpolicies]
-  verbs: [create, get]
-- apiGroups: [""]
-  resources: [resourcequotas, limitranges, services]
-  verbs: [create, get]
 - apiGroups: [""]
   resources: [pods]
   verbs: [create, get, list, watch]
@@ -33,9 +28,15 @@ Deployment, says what that means and how to fence it).
   resources: [pods/portforward]
   verbs: [create, get]
 - apiGroups: [""]
+  resources: [secrets]
+  verbs: [create]
+- apiGroups: [""]
+  resources: [resourcequotas, limitranges]
+  verbs: [create]
+- apiGroups: [""]
   resources: [events]
-  verbs: [get, list, watch]
-- apiGroups: [apps]
-  resources: [deployments]
-  verbs: [create, get, list, watch]
+  verbs: [list]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [create]
 {{- end -}}
