@@ -82,6 +82,16 @@ public sealed class ChartRbacTests
     }
 
     [Fact]
+    public async Task Rbac_KubernetesSandboxWithRbacManagedElsewhere_NoRolesButTheTokenIsMounted()
+    {
+        var chart = await RenderedChart.RenderAsync("-f", KubeTools.FleetValues, "--set", "rbac.create=false");
+
+        chart.OfKind("ClusterRole").ShouldBeEmpty();
+        chart.OfKind("ClusterRoleBinding").ShouldBeEmpty();
+        ((string?)chart.PodSpec["automountServiceAccountToken"]).ShouldBe("true");
+    }
+
+    [Fact]
     public async Task Bindings_KubernetesSandbox_BindEachRoleToTheReleaseServiceAccount()
     {
         var chart = await RenderedChart.RenderAsync("-f", KubeTools.FleetValues);
