@@ -69,3 +69,46 @@ Deployment, so `helm template` and `helm install` both stop here.
 {{- $_ := include "backupdr.targetIndex" (dict "root" $ "name" .target) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The container's environment: every referenced secret under the name the configuration reader expects. */}}
+{{- define "backupdr.env" -}}
+{{- $s := .Values.secrets -}}
+{{- if $s.s3.existingSecret }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom: {secretKeyRef: {name: {{ $s.s3.existingSecret | quote }}, key: {{ $s.s3.accessKeyIdKey | quote }}}}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ $s.s3.existingSecret | quote }}, key: {{ $s.s3.secretAccessKeyKey | quote }}}}
+{{- end }}
+{{- if $s.azure.existingSecret }}
+- name: BackupDr__Repository__Azure__ConnectionString
+  valueFrom: {secretKeyRef: {name: {{ $s.azure.existingSecret | quote }}, key: {{ $s.azure.connectionStringKey | quote }}}}
+{{- end }}
+{{- if $s.scheduler.existingSecret }}
+- name: BackupDr__Scheduler__ConnectionString
+  valueFrom: {secretKeyRef: {name: {{ $s.scheduler.existingSecret | quote }}, key: {{ $s.scheduler.connectionStringKey | quote }}}}
+{{- end }}
+{{- if $s.email.existingSecret }}
+- name: BackupDr__Notifications__Email__Password
+  valueFrom: {secretKeyRef: {name: {{ $s.email.existingSecret | quote }}, key: {{ $s.email.passwordKey | quote }}}}
+{{- end }}
+{{- if $s.webhook.existingSecret }}
+- name: BackupDr__Notifications__Webhook__Url
+  valueFrom: {secretKeyRef: {name: {{ $s.webhook.existingSecret | quote }}, key: {{ $s.webhook.urlKey | quote }}}}
+- name: BackupDr__Notifications__Webhook__Secret
+  valueFrom: {secretKeyRef: {name: {{ $s.webhook.existingSecret | quote }}, key: {{ $s.webhook.secretKey | quote }}, optional: true}}
+{{- end }}
+{{- range $s.targets }}
+{{- $index := include "backupdr.targetIndex" (dict "root" $ "name" .target) }}
+{{- if .connectionStringKey }}
+- name: BackupDr__Targets__{{ $index }}__ConnectionString
+  valueFrom: {secretKeyRef: {name: {{ .existingSecret | quote }}, key: {{ .connectionStringKey | quote }}}}
+{{- end }}
+{{- if .odooPasswordKey }}
+- name: BackupDr__Targets__{{ $index }}__Drill__Odoo__Password
+  valueFrom: {secretKeyRef: {name: {{ .existingSecret | quote }}, key: {{ .odooPasswordKey | quote }}}}
+{{- end }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
