@@ -97,6 +97,9 @@ public sealed class ChartDeploymentTests
         ((string?)Volume(chart, passphraseMount.Value)["secret"]!["secretName"]).ShouldNotBeNullOrEmpty();
         if (!fleet)
         {
+            // Local sandboxes run PostgreSQL in the pod: /dev/shm is a memory volume, not the runtime's 64 MiB.
+            ((string?)Volume(chart, mounts["/dev/shm"])["emptyDir"]!["medium"]).ShouldBe("Memory");
+
             // A Local repository must outlive the pod: a claim, never the emptyDir work volume.
             var repositoryPath = (string)config["Repository"]!["Path"]!;
             var claim = Volume(chart, mounts[repositoryPath])["persistentVolumeClaim"]!;
@@ -104,6 +107,7 @@ public sealed class ChartDeploymentTests
         }
         else
         {
+            mounts.ShouldNotContainKey("/dev/shm");
             chart.OfKind("PersistentVolumeClaim").ShouldBeEmpty();
         }
     }
