@@ -32,6 +32,28 @@ public sealed class ChartDeploymentTests
         ((string?)chart.Deployment["spec"]!["strategy"]!["type"]).ShouldBe("Recreate");
     }
 
+    [Fact]
+    public async Task InitRepository_Default_NoInitContainer()
+    {
+        var chart = await RenderedChart.RenderAsync();
+
+        chart.PodSpec["initContainers"].ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task InitRepository_Enabled_InitIfMissingWithTheWorkersConfigSecretsAndSecurity()
+    {
+        var chart = await RenderedChart.RenderAsync("-f", KubeTools.FleetValues, "--set", "initRepository=true");
+
+        var init = chart.PodSpec["initContainers"]!.AsArray().ShouldHaveSingleItem()!.AsObject();
+        init["args"]!.AsArray().Select(a => (string)a!).ShouldBe(["repo", "init", "--if-missing", "--config", "/etc/backupdr/appsettings.json"]);
+        ((string?)init["image"]).ShouldBe((string?)chart.Container["image"]);
+        foreach (var shared in new[] { "env", "volumeMounts", "securityContext", "resources" })
+        {
+            init[shared]!.ToJsonString().ShouldBe(chart.Container[shared]!.ToJsonString(), shared);
+        }
+    }
+
     [Theory]
     [InlineData(null, "8080")]
     [InlineData("9464", "9464")]
