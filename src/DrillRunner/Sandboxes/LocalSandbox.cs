@@ -13,8 +13,6 @@ namespace BackupDr.DrillRunner.Sandboxes;
 /// </summary>
 internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, ILogger<LocalSandboxProvider> logger) : ISandboxProvider
 {
-    public const string FolderPrefix = "sbx-";
-
     /// <summary>Settings on top of <see cref="PostgresCluster"/>'s own (archive_mode=off, wal_level=minimal, max_wal_senders=0).</summary>
     internal static readonly IReadOnlyDictionary<string, string> IsolationSettings = new Dictionary<string, string>
     {
@@ -34,24 +32,8 @@ internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, I
         // Fail before touching the disk when the binaries are missing: the message names the package to install.
         PostgresInstallation.Locate(request.PostgresMajor).RequireTools("initdb", "pg_ctl", "postgres");
         RequireReachableByServer(WorkPath);
-        var id = FolderPrefix + request.DrillId.ToLowerInvariant();
-        var folder = Path.Combine(WorkPath, id);
-        Directory.CreateDirectory(WorkPath);
-        Directory.CreateDirectory(folder);
-        try
-        {
-            await SandboxOwner.Current(request.DrillId, request.Target, time.GetUtcNow()).WriteAsync(folder, cancellationToken);
-            const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-            var staging = Directory.CreateDirectory(Path.Combine(folder, "staging"), Private);
-            var filestore = Directory.CreateDirectory(Path.Combine(folder, "filestore"), Private);
-            return new LocalSandbox(id, folder, request.PostgresMajor, staging.FullName, filestore.FullName, time, logger);
-        }
-        catch (Exception)
-        {
-            // Provisioning failed or was cancelled: leave nothing behind, whatever the cause (then report it unchanged).
-            await LocalSandbox.RemoveAsync(folder, cluster: null, time);
-            throw;
-        }
+        var folder = await SandboxFolder.CreateAsync(WorkPath, request, time, cancellationToken);
+        return new LocalSandbox(folder.Id, folder.Path, request.PostgresMajor, folder.StagingPath, folder.FilestorePath, time, logger);
     }
 
     /// <summary>
@@ -104,6 +86,10 @@ internal sealed partial class LocalSandbox : ISandbox
     }
 
     public string Kind => "local";
+
+    public string Placement => "on 127.0.0.1 and a unix socket";
+
+    public IReadOnlyList<string> Diagnostics => [];
 
     public string Id { get; }
 
