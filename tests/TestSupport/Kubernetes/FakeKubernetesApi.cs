@@ -14,7 +14,8 @@ using Microsoft.Extensions.Logging;
 namespace BackupDr.TestSupport.Kubernetes;
 
 /// <summary>One API request as the fake authorizes it: verb, API group (empty for core) and resource (with subresource).</summary>
-public readonly record struct ServedRequest(string Verb, string Group, string Resource);
+/// <param name="User">The bearer token the client sent (tests inspect with a token of their own, so their reads stay apart).</param>
+public readonly record struct ServedRequest(string Verb, string Group, string Resource, string User);
 
 /// <summary>
 /// An in-process Kubernetes API server over HTTP on 127.0.0.1 that the real KubernetesClient talks to: create, get,
@@ -81,10 +82,10 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         return api;
     }
 
-    /// <summary>A kubeconfig file pointing at this server (context <c>fake</c>, a bearer token the fake ignores).</summary>
-    public string WriteKubeconfig(string folder)
+    /// <summary>A kubeconfig file pointing at this server (context <c>fake</c>; the token only names the user in <see cref="Served"/>).</summary>
+    public string WriteKubeconfig(string folder, string token = "fake-token")
     {
-        var path = Path.Combine(folder, "kubeconfig.yaml");
+        var path = Path.Combine(folder, $"kubeconfig-{token}.yaml");
         File.WriteAllText(path, $"""
             apiVersion: v1
             kind: Config
@@ -95,7 +96,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             users:
             - name: fake
               user:
-                token: fake-token
+                token: {token}
             contexts:
             - name: fake
               context:
@@ -184,7 +185,8 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             _ => "patch",
         };
         var fullResource = sub is null ? resource : $"{resource}/{sub}";
-        _served.Enqueue(new ServedRequest(verb, group, fullResource));
+        var user = request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
+        _served.Enqueue(new ServedRequest(verb, group, fullResource, user));
         if (_refusals.TryGetValue((verb, fullResource), out var refusal))
         {
             await WriteStatusAsync(context, refusal.Status, refusal.Status == 403 ? "Forbidden" : "InternalError", refusal.Message);
