@@ -154,7 +154,8 @@ internal sealed partial class KubernetesSandbox : ISandbox
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            await CaptureAsync(last);
+            // The pod as it is now, not as last seen on the watch (the watch may not have delivered anything yet).
+            await CaptureAsync(await ReadPodAsync() ?? last);
             throw new SandboxException(
                 $"namespace {Id}: the PostgreSQL pod was not ready after {_options.ReadyTimeout:c} (Sandbox:Kubernetes:ReadyTimeout); its events and logs are in the drill record");
         }

@@ -108,7 +108,7 @@ public sealed class FakeClusterDrillTests(PostgresFixture postgres) : Kubernetes
         record.Error.ShouldNotBeNull().ShouldContain("the PostgreSQL pod was not ready after 00:03:00 (Sandbox:Kubernetes:ReadyTimeout)");
         var diagnostics = record.Sandbox.Diagnostics.ShouldNotBeNull();
         diagnostics.ShouldContain(l => l.Contains("FailedScheduling", StringComparison.Ordinal) && l.Contains("3 Insufficient memory", StringComparison.Ordinal));
-        diagnostics.ShouldContain(l => l.StartsWith("log: none (HTTP 400: container \"postgres\" in pod \"postgres\" is waiting to start", StringComparison.Ordinal));
+        diagnostics.ShouldContain(l => l.StartsWith("log: none (HTTP 400: container \"postgres\" in pod \"postgres\" is waiting to start", StringComparison.Ordinal), string.Join(Environment.NewLine, diagnostics));
         Api.Objects("namespaces").ShouldBeEmpty();
     }
 
