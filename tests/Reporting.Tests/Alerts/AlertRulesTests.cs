@@ -73,6 +73,21 @@ public sealed class AlertRulesTests
     }
 
     [Fact]
+    public void Evaluate_LatestDrillWithCleanupError_FiresSandboxCleanupWithTheError()
+    {
+        var drill = Drill(DrillOutcome.Passed, true, true) with
+        {
+            Sandbox = new SandboxRecord("kubernetes", "backupdr-drill-acme-prod-0123456789ab", "15.18") { CleanupError = "namespace backupdr-drill-acme-prod-0123456789ab is still Terminating" },
+        };
+
+        var verdicts = AlertRules.Evaluate(Tiers, [new TargetState(Target, Manifest(Now.AddHours(-1)), drill)], Now, TimeSpan.FromMinutes(5), Now);
+
+        var cleanup = verdicts.Where(v => v.Firing).ShouldHaveSingleItem();
+        cleanup.Rule.ShouldBe(AlertRule.SandboxCleanupFailed);
+        cleanup.Details.ShouldContain("still Terminating");
+    }
+
+    [Fact]
     public async Task EveryRule_FiresThenResolves_ThroughTheEngine()
     {
         var store = new InMemoryObjectStore();

@@ -25,10 +25,12 @@ internal sealed partial class KubernetesSandboxJanitor(
         {
             namespaces = await client.CoreV1.ListNamespaceAsync(labelSelector: SandboxNamespace.Selector, cancellationToken: cancellationToken);
         }
-        catch (HttpOperationException e)
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException)
         {
-            failed.Add($"sandbox namespaces could not be listed ({PodDiagnostics.Describe(e)})");
-            LogListFailed(logger, e, PodDiagnostics.Describe(e));
+            // The API server refused or cannot be reached: reported and logged; the next sweep tries again.
+            var why = e is HttpOperationException h ? PodDiagnostics.Describe(h) : e.Message;
+            failed.Add($"sandbox namespaces could not be listed ({why})");
+            LogListFailed(logger, e, why);
             return new JanitorReport(removed, inUse, failed);
         }
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using BackupDr.IntegrationTests.Backups;
 using BackupDr.DrillRunner.Sandboxes.Kubernetes;
 using BackupDr.Repository.Drills;
 using BackupDr.TestSupport;
@@ -59,6 +61,29 @@ public sealed class FakeClusterDrillTests(PostgresFixture postgres) : Kubernetes
         used.ShouldContain(("", "namespaces", "delete"));
         used.Where(u => !KubernetesSandboxPermissions.Allows(u.Group, u.Resource, u.Verb)).ShouldBeEmpty();
         KubernetesSandboxPermissions.Required.ShouldAllBe(p => !p.Verbs.Contains("*") && p.Resource != "*");
+    }
+
+    [Fact]
+    public async Task Cli_DrillWithSandboxKindKubernetes_PassesThroughTheCluster()
+    {
+        await Scenario.BackupAsync();
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(Scenario.ConfigPath, Token))!;
+        config["BackupDr"]!["Sandbox"] = new JsonObject
+        {
+            ["Kind"] = "Kubernetes",
+            ["WorkPath"] = Scenario.SandboxPath,
+            ["Kubernetes"] = new JsonObject { [nameof(Kubeconfig)] = Kubeconfig, ["PostgresImages"] = new JsonObject { ["15"] = PostgresImage } },
+        };
+        await File.WriteAllTextAsync(Scenario.ConfigPath, config.ToJsonString(), Token);
+
+        var result = await Scenario.RunAsync("drill", "--target", BackupScenario.Target, "--json");
+
+        result.ExitCode.ShouldBe(0, result.ToString());
+        result.Json["outcome"]!.GetValue<string>().ShouldBe("Passed");
+        result.Json["sandbox"]!["kind"]!.GetValue<string>().ShouldBe("kubernetes");
+        result.Json["sandbox"]!["id"]!.GetValue<string>().ShouldStartWith("backupdr-drill-acme-prod-");
+        Api.Objects("namespaces").ShouldBeEmpty();
+        ProductRequests.ShouldContain(r => r.Verb == "list" && r.Resource == "namespaces", "the janitor sweeps before the drill");
     }
 
     [Fact]
