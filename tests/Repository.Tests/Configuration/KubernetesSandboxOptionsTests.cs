@@ -47,7 +47,13 @@ public sealed class KubernetesSandboxOptionsTests
     {
         var options = BackupDrConfiguration.Load(Build(ValidJson));
 
-        options.Sandbox.Kubernetes.ShouldBe(new KubernetesSandboxOptions());
+        var kube = options.Sandbox.Kubernetes;
+        kube.NamespacePrefix.ShouldBe("backupdr-drill");
+        kube.PostgresImages.ShouldBeEmpty();
+        kube.Kubeconfig.ShouldBe("");
+        (kube.ReadyTimeout, kube.DeleteTimeout, kube.Expiry).ShouldBe((TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5), TimeSpan.FromHours(12)));
+        kube.RepositoryEgress.ShouldBeEmpty();
+        kube.RunAsUser.ShouldBe(999);
         options.Tiers["gold"].Sandbox.ShouldBe(new TierSandboxOptions());
     }
 

@@ -257,5 +257,11 @@ internal static class SandboxManifests
 
     private static ResourceQuantity Cpu(TierSandboxOptions limits) => new(limits.CpuMillicores.ToString(CultureInfo.InvariantCulture) + "m");
 
-    private static ResourceQuantity Bytes(long bytes) => new(bytes.ToString(CultureInfo.InvariantCulture));
+    /// <summary>Bytes as a quantity in the binary unit operators read in <c>kubectl describe</c> (Gi, Mi) when it is exact.</summary>
+    private static ResourceQuantity Bytes(long bytes) => new(bytes switch
+    {
+        _ when bytes % (1L << 30) == 0 => (bytes >> 30).ToString(CultureInfo.InvariantCulture) + "Gi",
+        _ when bytes % (1L << 20) == 0 => (bytes >> 20).ToString(CultureInfo.InvariantCulture) + "Mi",
+        _ => bytes.ToString(CultureInfo.InvariantCulture),
+    });
 }
