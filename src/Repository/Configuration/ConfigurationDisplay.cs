@@ -170,7 +170,6 @@ public static class ConfigurationDisplay
         ["NamespacePrefix"] = kubernetes.NamespacePrefix,
         ["PostgresImages"] = new JsonObject(kubernetes.PostgresImages.OrderBy(i => i.Key)
             .Select(i => KeyValuePair.Create<string, JsonNode?>(i.Key.ToString(CultureInfo.InvariantCulture), i.Value))),
-        ["OdooImage"] = kubernetes.OdooImage,
         ["ReadyTimeout"] = kubernetes.ReadyTimeout.ToString("c", CultureInfo.InvariantCulture),
         ["DeleteTimeout"] = kubernetes.DeleteTimeout.ToString("c", CultureInfo.InvariantCulture),
         ["Expiry"] = kubernetes.Expiry.ToString("c", CultureInfo.InvariantCulture),

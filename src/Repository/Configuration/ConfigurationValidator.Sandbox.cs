@@ -75,11 +75,6 @@ internal static partial class ConfigurationValidator
             }
         }
 
-        if (kubernetes.OdooImage.Length > 0 && !ImageReference().IsMatch(kubernetes.OdooImage))
-        {
-            add($"{Key}:OdooImage", $"'{kubernetes.OdooImage}' is not an image reference such as odoo:17.0");
-        }
-
         for (var i = 0; i < kubernetes.RepositoryEgress.Count; i++)
         {
             var rule = kubernetes.RepositoryEgress[i];

@@ -21,9 +21,6 @@ public sealed record KubernetesSandboxOptions
     /// <summary>The PostgreSQL server image per major version (<c>"15": "postgres:15.8"</c>); a backup of another major cannot be drilled.</summary>
     public IReadOnlyDictionary<int, string> PostgresImages { get; init; } = new Dictionary<int, string>();
 
-    /// <summary>An Odoo image started beside the restored database for the HTTP and XML-RPC probes; empty starts none.</summary>
-    public string OdooImage { get; init; } = "";
-
     /// <summary>How long the PostgreSQL pod (and the Odoo deployment) may take to become ready.</summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
 

@@ -8,7 +8,7 @@ internal static class KubernetesSandboxSection
 {
     public static KubernetesSandboxOptions Read(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Kubeconfig", "Context", "NamespacePrefix", "PostgresImages", "OdooImage", "ReadyTimeout", "DeleteTimeout",
+        reader.RejectUnknownKeys(section, "Kubeconfig", "Context", "NamespacePrefix", "PostgresImages", "ReadyTimeout", "DeleteTimeout",
             "Expiry", "RepositoryEgress", "ImagePullSecrets", "RunAsUser");
         var defaults = new KubernetesSandboxOptions();
         var images = new Dictionary<int, string>();
@@ -30,7 +30,6 @@ internal static class KubernetesSandboxSection
             Context = SectionReader.String(section, "Context"),
             NamespacePrefix = SectionReader.String(section, "NamespacePrefix") is { Length: > 0 } prefix ? prefix : defaults.NamespacePrefix,
             PostgresImages = images,
-            OdooImage = SectionReader.String(section, "OdooImage"),
             ReadyTimeout = reader.OptionalDuration(section, "ReadyTimeout", defaults.ReadyTimeout),
             DeleteTimeout = reader.OptionalDuration(section, "DeleteTimeout", defaults.DeleteTimeout),
             Expiry = reader.OptionalDuration(section, "Expiry", defaults.Expiry),

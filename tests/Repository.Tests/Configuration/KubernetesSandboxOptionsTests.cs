@@ -17,7 +17,7 @@ public sealed class KubernetesSandboxOptionsTests
             ["BackupDr:Sandbox:Kind"] = "Kubernetes",
             [$"{Kube}:Kubeconfig"] = kubeconfig, [$"{Kube}:Context"] = "prod", [$"{Kube}:NamespacePrefix"] = "drills",
             [$"{Kube}:PostgresImages:15"] = "postgres:15.8", [$"{Kube}:PostgresImages:16"] = "registry.example.com/postgres:16.4",
-            [$"{Kube}:OdooImage"] = "odoo:17.0", [$"{Kube}:ReadyTimeout"] = "00:02:00", [$"{Kube}:DeleteTimeout"] = "00:10:00", [$"{Kube}:Expiry"] = "06:00:00",
+[$"{Kube}:ReadyTimeout"] = "00:02:00", [$"{Kube}:DeleteTimeout"] = "00:10:00", [$"{Kube}:Expiry"] = "06:00:00",
             [$"{Kube}:RepositoryEgress:0:Cidrs:0"] = "10.20.0.0/16", [$"{Kube}:RepositoryEgress:0:Ports:0"] = "443",
             [$"{Kube}:ImagePullSecrets:0"] = "registry-credentials", [$"{Kube}:RunAsUser"] = "70",
             ["BackupDr:Tiers:gold:Sandbox:CpuMillicores"] = "4000", ["BackupDr:Tiers:gold:Sandbox:MemoryBytes"] = "8589934592",
@@ -30,7 +30,6 @@ public sealed class KubernetesSandboxOptionsTests
         kube.Context.ShouldBe("prod");
         kube.NamespacePrefix.ShouldBe("drills");
         kube.PostgresImages.ShouldBe(new Dictionary<int, string> { [15] = "postgres:15.8", [16] = "registry.example.com/postgres:16.4" });
-        kube.OdooImage.ShouldBe("odoo:17.0");
         kube.ReadyTimeout.ShouldBe(TimeSpan.FromMinutes(2));
         kube.DeleteTimeout.ShouldBe(TimeSpan.FromMinutes(10));
         kube.Expiry.ShouldBe(TimeSpan.FromHours(6));
