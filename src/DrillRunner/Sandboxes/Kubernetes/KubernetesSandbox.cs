@@ -24,9 +24,8 @@ internal sealed partial class KubernetesSandbox : ISandbox
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-    private readonly CancellationTokenSource _stop = new();
+    private readonly SandboxStart _start = new();
     private readonly List<string> _diagnostics = [];
-    private Task? _starting;
     private bool _namespaceRequested;
     private PortForwardBridge? _bridge;
     private bool _tornDown;
@@ -62,33 +61,25 @@ internal sealed partial class KubernetesSandbox : ISandbox
     public Task StartAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_tornDown, this);
-        if (_starting is not null)
-        {
-            throw new InvalidOperationException($"sandbox {Id} is already started");
-        }
-
-        _starting = StartServerAsync(cancellationToken);
-        return _starting;
+        return _start.Run(Id, StartServerAsync, cancellationToken);
     }
 
     private async Task StartServerAsync(CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        var token = linked.Token;
         var expiresAt = _time.GetUtcNow() + _options.Expiry;
         _namespaceRequested = true;
-        await CreateAsync("the namespace", () => _client.CoreV1.CreateNamespaceAsync(SandboxManifests.Namespace(Id, _request, expiresAt), cancellationToken: token));
+        await CreateAsync("the namespace", () => _client.CoreV1.CreateNamespaceAsync(SandboxManifests.Namespace(Id, _request, expiresAt), cancellationToken: cancellationToken));
         foreach (var policy in SandboxManifests.NetworkPolicies(Id, _options))
         {
-            await CreateAsync($"network policy {policy.Metadata.Name}", () => _client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(policy, Id, cancellationToken: token));
+            await CreateAsync($"network policy {policy.Metadata.Name}", () => _client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(policy, Id, cancellationToken: cancellationToken));
         }
 
-        await CreateAsync("the resource quota", () => _client.CoreV1.CreateNamespacedResourceQuotaAsync(SandboxManifests.Quota(Id, _request.Limits), Id, cancellationToken: token));
-        await CreateAsync("the limit range", () => _client.CoreV1.CreateNamespacedLimitRangeAsync(SandboxManifests.LimitRange(Id, _request.Limits), Id, cancellationToken: token));
-        await CreateAsync("the password secret", () => _client.CoreV1.CreateNamespacedSecretAsync(SandboxManifests.PasswordSecret(Id, _password), Id, cancellationToken: token));
+        await CreateAsync("the resource quota", () => _client.CoreV1.CreateNamespacedResourceQuotaAsync(SandboxManifests.Quota(Id, _request.Limits), Id, cancellationToken: cancellationToken));
+        await CreateAsync("the limit range", () => _client.CoreV1.CreateNamespacedLimitRangeAsync(SandboxManifests.LimitRange(Id, _request.Limits), Id, cancellationToken: cancellationToken));
+        await CreateAsync("the password secret", () => _client.CoreV1.CreateNamespacedSecretAsync(SandboxManifests.PasswordSecret(Id, _password), Id, cancellationToken: cancellationToken));
         await CreateAsync("the PostgreSQL pod", () => _client.CoreV1.CreateNamespacedPodAsync(
-            SandboxManifests.PostgresPod(Id, _image, _request.Limits, _options, _request.DrillId), Id, cancellationToken: token));
-        await WaitReadyAsync(token);
+            SandboxManifests.PostgresPod(Id, _image, _request.Limits, _options, _request.DrillId), Id, cancellationToken: cancellationToken));
+        await WaitReadyAsync(cancellationToken);
 
         _bridge = new PortForwardBridge(_client, Id, SandboxManifests.PodName, SandboxManifests.PostgresPort, _logger);
         _bridge.Start();
@@ -96,7 +87,7 @@ internal sealed partial class KubernetesSandbox : ISandbox
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         try
         {
-            await connection.OpenAsync(token);
+            await connection.OpenAsync(cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or IOException)
         {
@@ -170,7 +161,7 @@ internal sealed partial class KubernetesSandbox : ISandbox
 
     private string Mask(string text) => text.Replace(_password, "********", StringComparison.Ordinal);
 
-    public string ConnectionString(string database) => _bridge is not null && _starting is { IsCompletedSuccessfully: true }
+    public string ConnectionString(string database) => _bridge is not null && _start.Succeeded
         ? ConnectionStringFor(database)
         : throw new InvalidOperationException($"sandbox {Id} is not started");
 
@@ -192,12 +183,7 @@ internal sealed partial class KubernetesSandbox : ISandbox
         }
 
         _tornDown = true;
-        if (_starting is not null)
-        {
-            // A start still running is stopped and awaited; its own failure is already the drill's finding.
-            await _stop.CancelAsync();
-            await _starting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        await _start.StopAsync();
 
         try
         {
@@ -218,7 +204,7 @@ internal sealed partial class KubernetesSandbox : ISandbox
         finally
         {
             await LocalSandbox.RemoveAsync(_folder.Path, cluster: null, _time);
-            _stop.Dispose();
+            _start.Dispose();
             _client.Dispose();
         }
     }
@@ -239,7 +225,7 @@ internal sealed partial class KubernetesSandbox : ISandbox
         try
         {
             var pod = await ReadPodAsync();
-            if (_starting is { IsFaulted: true } || (pod is not null && !PodDiagnostics.IsReady(pod)))
+            if (_start.Faulted || (pod is not null && !PodDiagnostics.IsReady(pod)))
             {
                 await CaptureAsync(pod);
             }
