@@ -77,6 +77,7 @@ public sealed partial class FakeKubelet : IAsyncDisposable
                 Event(ns, name, "Normal", "Scheduled", $"Successfully assigned {ns}/{name} to fake-node");
                 Event(ns, name, "Normal", "Started", "Started container postgres");
                 running.Log.AppendLine("FATAL:  data directory \"/var/lib/postgresql/data/pgdata\" has invalid permissions");
+                running.Log.AppendLine("DETAIL:  Permissions should be u=rwx (0700) or u=rwx,g=rx (0750); partner 'ACME Finance' owns it.");
                 Terminated(ns, name, 1, "Error");
                 return;
         }

@@ -73,10 +73,10 @@ internal sealed partial class KubernetesSandboxJanitor(
                 removed.Add(name);
                 LogRemoved(logger, name, Value(ns.Metadata.Labels, SandboxNamespace.DrillIdLabel) ?? "unknown", SandboxNamespace.FormatTime(expiresAt.Value));
             }
-            catch (HttpOperationException e)
+            catch (Exception e) when (e is HttpOperationException or HttpRequestException)
             {
                 // One namespace that cannot be deleted must not stop the sweep; it is reported and retried next time.
-                failed.Add($"{name}: could not be deleted ({PodDiagnostics.Describe(e)})");
+                failed.Add($"{name}: could not be deleted ({(e is HttpOperationException h ? PodDiagnostics.Describe(h) : e.Message)})");
                 LogRemoveFailed(logger, e, name);
             }
         }

@@ -75,7 +75,7 @@ internal static class PodDiagnostics
                     pod.Metadata.Name, ns, container: SandboxManifests.ContainerName, tailLines: LogLines, cancellationToken: cancellationToken);
                 using var reader = new StreamReader(log);
                 var text = await reader.ReadToEndAsync(cancellationToken);
-                lines.AddRange(text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(LogLines).Select(l => "log: " + mask(l.TrimEnd('\r'))));
+                lines.AddRange(text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(LogLines).Select(l => "log: " + mask(WithoutRowData(l.TrimEnd('\r')))));
             }
             catch (HttpOperationException e)
             {
@@ -102,6 +102,24 @@ internal static class PodDiagnostics
         }
 
         return $"HTTP {status?.ToString(CultureInfo.InvariantCulture) ?? "?"}{(string.IsNullOrEmpty(message) ? "" : ": " + message)}";
+    }
+
+    /// <summary>
+    /// PostgreSQL's DETAIL and STATEMENT lines can quote rows and queries of the restored copy; a drill record holds no
+    /// business data, so they are kept as a marker only (the FATAL/ERROR line before them says what failed).
+    /// </summary>
+    private static string WithoutRowData(string line)
+    {
+        foreach (var marker in new[] { "DETAIL:", "STATEMENT:" })
+        {
+            var at = line.IndexOf(marker, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                return line[..(at + marker.Length)] + " (left out of the record: it may quote the restored data)";
+            }
+        }
+
+        return line;
     }
 
     private static string ContainerState(V1Pod pod)

@@ -150,7 +150,8 @@ internal static class SandboxManifests
 
     /// <summary>
     /// The sandbox server: the image of the backup's major, never restarted (a crash fails the drill, with its logs),
-    /// non-root with a read-only root filesystem, no service account token, its data in an emptyDir sized by the tier.
+    /// non-root with a read-only root filesystem, no service account token, its data in an emptyDir sized by the tier,
+    /// and a memory-backed <c>/dev/shm</c>.
     /// Ready when <c>pg_isready</c> answers on 127.0.0.1, which the image's entrypoint only allows once initialization is over.
     /// </summary>
     public static V1Pod PostgresPod(string ns, string image, TierSandboxOptions limits, KubernetesSandboxOptions options, string drillId)
@@ -233,6 +234,7 @@ internal static class SandboxManifests
                             new V1VolumeMount { Name = "data", MountPath = "/var/lib/postgresql/data" },
                             new V1VolumeMount { Name = "run", MountPath = "/var/run/postgresql" },
                             new V1VolumeMount { Name = "tmp", MountPath = "/tmp" },
+                            new V1VolumeMount { Name = "shm", MountPath = "/dev/shm" },
                         ],
                     },
                 ],
@@ -241,6 +243,10 @@ internal static class SandboxManifests
                     new V1Volume { Name = "data", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = Bytes(limits.StorageBytes) } },
                     new V1Volume { Name = "run", EmptyDir = new V1EmptyDirVolumeSource() },
                     new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource() },
+
+                    // A container's default /dev/shm (64 MiB) is too small for parallel restores and index builds, which
+                    // use dynamic shared memory; a memory-backed one counts against the memory limit, so a quarter of it.
+                    new V1Volume { Name = "shm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = Bytes(limits.MemoryBytes / 4) } },
                 ],
             },
         };
