@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using BackupDr.BackupWorker.Drills;
 using BackupDr.DrillRunner.Drills;
 using BackupDr.DrillRunner.Sandboxes;
-using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
 
 namespace BackupDr.BackupWorker.Cli;
@@ -20,11 +19,6 @@ internal sealed partial class BackupDrCli
     {
         var target = invocation.RequireTarget(_drillTarget);
         var options = invocation.Options;
-        if (options.Sandbox.Kind != SandboxKind.Local)
-        {
-            throw new UsageException($"Sandbox:Kind {options.Sandbox.Kind}: only Local sandboxes exist today (Kubernetes arrives with issue [7]); nothing was done.");
-        }
-
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         await DrillComposition.SweepSandboxesAsync(options, invocation.Time, invocation.LoggerFactory, cancellationToken);
         using var http = new HttpClient();

@@ -26,6 +26,10 @@ internal sealed partial class BackupDrCli
         var repository = await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);
         await ConfigurationAudit.RecordIfChangedAsync(repository, invocation.Options, invocation.Time, cancellationToken);
 
+        // Sandboxes a killed predecessor left (local folders and servers; expired Kubernetes namespaces) go at start-up;
+        // every scheduled drill sweeps again before it starts. The janitor logs what it removed and what it could not.
+        await DrillComposition.SweepSandboxesAsync(invocation.Options, invocation.Time, invocation.LoggerFactory, cancellationToken);
+
         // Runs until the token (SIGTERM, SIGINT) stops the host, and disposes it (disposing again is a no-op).
         await HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken);
         return invocation.Output.Success(

@@ -80,12 +80,13 @@ internal sealed partial class DrillService(
         Task<ProbeRun>? fingerprints = null;
         Task<ProbeRun>? attachments = null;
         using var stopProbes = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        string? cleanupError = null;
         try
         {
             // Provision: the sandbox's folders now, its server in the background while the dump downloads.
             observer?.PhaseStarted(DrillPhase.Provision);
             var provisionStarted = time.GetTimestamp();
-            sandbox = await sandboxes.ProvisionAsync(new SandboxRequest(drillId, target.Name, major), cancellationToken);
+            sandbox = await sandboxes.ProvisionAsync(new SandboxRequest(drillId, target.Name, major) { Tenant = target.Tenant, Limits = request.Tier.Sandbox }, cancellationToken);
             starting = StartAsync(sandbox, phases, provisionStarted, cancellationToken);
             pgRestoreVersion = await PgRestore.VersionAsync(major, cancellationToken);
 
@@ -196,7 +197,7 @@ internal sealed partial class DrillService(
 
             if (sandbox is not null)
             {
-                await sandbox.TeardownAsync(CancellationToken.None);
+                cleanupError = await TeardownAsync(sandbox, drillId, target.Name);
             }
 
             if (starting is not null)
@@ -206,7 +207,11 @@ internal sealed partial class DrillService(
             }
         }
 
-        var sandboxRecord = new SandboxRecord(sandbox?.Kind ?? sandboxes.Kind, sandbox?.Id ?? "", sandbox?.ServerVersion ?? "");
+        var sandboxRecord = new SandboxRecord(sandbox?.Kind ?? sandboxes.Kind, sandbox?.Id ?? "", sandbox?.ServerVersion ?? "")
+        {
+            Diagnostics = sandbox is { Diagnostics.Count: > 0 } ? sandbox.Diagnostics : null,
+            CleanupError = cleanupError,
+        };
 
         var isNewest = backups.Count > 0 && backups[0].BackupId == manifest.BackupId;
         // Achieved RTO: from drill start until every critical probe passed; not achieved when the copy was not proven.
@@ -269,7 +274,28 @@ internal sealed partial class DrillService(
     {
         await sandbox.StartAsync(cancellationToken);
         phases.Completed(DrillPhase.Provision, provisionStarted,
-            $"PostgreSQL {sandbox.ServerVersion} on 127.0.0.1 and a unix socket; archiving and replication off; started while the dump downloaded");
+            $"PostgreSQL {sandbox.ServerVersion} {sandbox.Placement}; archiving and replication off; started while the dump downloaded");
+    }
+
+    /// <summary>
+    /// Tears the sandbox down, always, with no token (the drill's may be cancelled already; the sandbox bounds its own
+    /// teardown). A sandbox that could not be removed does not change what the drill proved: its error goes into the
+    /// record, from which the sandbox cleanup alert fires, and the kind's janitor retries.
+    /// </summary>
+    private async Task<string?> TeardownAsync(ISandbox sandbox, string drillId, string target)
+    {
+        try
+        {
+            await sandbox.TeardownAsync(CancellationToken.None);
+            return null;
+        }
+        catch (Exception e)
+        {
+            // Teardown boundary: whatever kept the sandbox alive is reported (record, log, alert), never swallowed and
+            // never allowed to hide the drill's own result.
+            LogCleanupFailed(logger, e, drillId, target, sandbox.Id);
+            return $"sandbox {sandbox.Id}: {e.Message}";
+        }
     }
 
     private static async Task<(BackupManifest Manifest, string Selection, string Reason)> SelectAsync(
@@ -337,6 +363,9 @@ internal sealed partial class DrillService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Drill {DrillId} of {Target} with backup {BackupId} failed")]
     private static partial void LogFailed(ILogger logger, Exception exception, string drillId, string target, string backupId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Drill {DrillId} of {Target}: sandbox {SandboxId} could not be removed; the janitor retries")]
+    private static partial void LogCleanupFailed(ILogger logger, Exception exception, string drillId, string target, string sandboxId);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Drill {DrillId} of {Target} with backup {BackupId}: {Outcome}, achieved RTO {RtoSeconds} s, RPO {RpoSeconds} s")]

@@ -1,8 +1,17 @@
+using BackupDr.Repository.Configuration;
+
 namespace BackupDr.DrillRunner.Sandboxes;
 
 /// <summary>What a drill asks a sandbox for.</summary>
 /// <param name="PostgresMajor">The backup's PostgreSQL major version, from its manifest.</param>
-internal sealed record SandboxRequest(string DrillId, string Target, int PostgresMajor);
+internal sealed record SandboxRequest(string DrillId, string Target, int PostgresMajor)
+{
+    /// <summary>The target's tenant (a label on Kubernetes sandboxes).</summary>
+    public string Tenant { get; init; } = "";
+
+    /// <summary>What the sandbox may use: the tier's <c>Sandbox</c> limits (Kubernetes quota and limit range).</summary>
+    public TierSandboxOptions Limits { get; init; } = new();
+}
 
 /// <summary>
 /// The isolated place a drill restores into: a PostgreSQL server of the backup's major version that knows nothing of
@@ -12,8 +21,17 @@ internal sealed record SandboxRequest(string DrillId, string Target, int Postgre
 /// </summary>
 internal interface ISandbox : IAsyncDisposable
 {
-    /// <summary>The sandbox kind as recorded in drill records (<c>local</c>, later <c>kubernetes</c>).</summary>
+    /// <summary>The sandbox kind as recorded in drill records (<c>local</c>, <c>kubernetes</c>).</summary>
     string Kind { get; }
+
+    /// <summary>Where the server runs and how the worker reaches it, for the Provision phase's detail (no secret).</summary>
+    string Placement { get; }
+
+    /// <summary>
+    /// What the sandbox's infrastructure said when it failed (events, the last log lines of a failing pod), captured
+    /// before teardown removed it; empty when nothing failed. Goes into the drill record; never holds a secret.
+    /// </summary>
+    IReadOnlyList<string> Diagnostics { get; }
 
     string Id { get; }
 
@@ -32,10 +50,16 @@ internal interface ISandbox : IAsyncDisposable
     /// </summary>
     Task StartAsync(CancellationToken cancellationToken);
 
-    /// <summary>A superuser connection string for <paramref name="database"/> on the started server (no password: local trust).</summary>
+    /// <summary>
+    /// A superuser connection string for <paramref name="database"/> on the started server, reachable from this process
+    /// (local: trust on 127.0.0.1; kubernetes: a port-forward on 127.0.0.1 and the sandbox's own random password).
+    /// </summary>
     string ConnectionString(string database);
 
-    /// <summary>Stops a start in progress, stops the server and deletes everything the sandbox holds. Idempotent.</summary>
+    /// <summary>
+    /// Stops a start in progress, stops the server and deletes everything the sandbox holds. Idempotent. Throws when
+    /// something could not be removed (the drill records it and the sandbox cleanup alert fires).
+    /// </summary>
     Task TeardownAsync(CancellationToken cancellationToken);
 }
 
@@ -48,6 +72,10 @@ internal interface ISandboxProvider
     /// A sandbox whose folders exist and whose server is not started yet (<see cref="ISandbox.StartAsync"/>). On
     /// failure or cancellation nothing is left behind.
     /// </summary>
-    /// <exception cref="Repository.Postgres.PostgresToolMissingException">The backup's PostgreSQL major is not installed.</exception>
+    /// <exception cref="Repository.Postgres.PostgresToolMissingException">The backup's PostgreSQL major is not installed (local).</exception>
+    /// <exception cref="SandboxException">The sandbox could not be made (kubernetes: no image for the major, the API refused).</exception>
     Task<ISandbox> ProvisionAsync(SandboxRequest request, CancellationToken cancellationToken);
 }
+
+/// <summary>A sandbox could not be provisioned, started or reached; the message says which step and why.</summary>
+internal sealed class SandboxException(string message, Exception? innerException = null) : Exception(message, innerException);

@@ -13,8 +13,6 @@ namespace BackupDr.DrillRunner.Sandboxes;
 /// </summary>
 internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, ILogger<LocalSandboxProvider> logger) : ISandboxProvider
 {
-    public const string FolderPrefix = "sbx-";
-
     /// <summary>Settings on top of <see cref="PostgresCluster"/>'s own (archive_mode=off, wal_level=minimal, max_wal_senders=0).</summary>
     internal static readonly IReadOnlyDictionary<string, string> IsolationSettings = new Dictionary<string, string>
     {
@@ -34,24 +32,8 @@ internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, I
         // Fail before touching the disk when the binaries are missing: the message names the package to install.
         PostgresInstallation.Locate(request.PostgresMajor).RequireTools("initdb", "pg_ctl", "postgres");
         RequireReachableByServer(WorkPath);
-        var id = FolderPrefix + request.DrillId.ToLowerInvariant();
-        var folder = Path.Combine(WorkPath, id);
-        Directory.CreateDirectory(WorkPath);
-        Directory.CreateDirectory(folder);
-        try
-        {
-            await SandboxOwner.Current(request.DrillId, request.Target, time.GetUtcNow()).WriteAsync(folder, cancellationToken);
-            const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-            var staging = Directory.CreateDirectory(Path.Combine(folder, "staging"), Private);
-            var filestore = Directory.CreateDirectory(Path.Combine(folder, "filestore"), Private);
-            return new LocalSandbox(id, folder, request.PostgresMajor, staging.FullName, filestore.FullName, time, logger);
-        }
-        catch (Exception)
-        {
-            // Provisioning failed or was cancelled: leave nothing behind, whatever the cause (then report it unchanged).
-            await LocalSandbox.RemoveAsync(folder, cluster: null, time);
-            throw;
-        }
+        var folder = await SandboxFolder.CreateAsync(WorkPath, request, time, cancellationToken);
+        return new LocalSandbox(folder.Id, folder.Path, request.PostgresMajor, folder.StagingPath, folder.FilestorePath, time, logger);
     }
 
     /// <summary>
@@ -87,8 +69,7 @@ internal sealed partial class LocalSandbox : ISandbox
     private readonly int _major;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _starting;
+    private readonly SandboxStart _start = new();
     private PostgresCluster? _cluster;
     private bool _tornDown;
 
@@ -105,6 +86,10 @@ internal sealed partial class LocalSandbox : ISandbox
 
     public string Kind => "local";
 
+    public string Placement => "on 127.0.0.1 and a unix socket";
+
+    public IReadOnlyList<string> Diagnostics => [];
+
     public string Id { get; }
 
     public string ServerVersion { get; private set; } = "";
@@ -116,32 +101,25 @@ internal sealed partial class LocalSandbox : ISandbox
     public Task StartAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_tornDown, this);
-        if (_starting is not null)
-        {
-            throw new InvalidOperationException($"sandbox {Id} is already started");
-        }
-
-        _starting = StartServerAsync(cancellationToken);
-        return _starting;
+        return _start.Run(Id, StartServerAsync, cancellationToken);
     }
 
     private async Task StartServerAsync(CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var options = new PostgresClusterOptions { Settings = LocalSandboxProvider.IsolationSettings, TimeProvider = _time };
-        _cluster = await PostgresCluster.CreateAsync(_major, Path.Combine(_folder, "pg"), options, linked.Token);
-        await _cluster.StartAsync(linked.Token);
+        _cluster = await PostgresCluster.CreateAsync(_major, Path.Combine(_folder, "pg"), options, cancellationToken);
+        await _cluster.StartAsync(cancellationToken);
         var builder = _cluster.ConnectionString();
         builder.Pooling = false;
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync(linked.Token);
+        await connection.OpenAsync(cancellationToken);
         ServerVersion = connection.ServerVersion;
         LogStarted(_logger, Id, _major, _cluster.Port, _folder);
     }
 
     public string ConnectionString(string database)
     {
-        var cluster = _cluster is not null && _starting is { IsCompletedSuccessfully: true }
+        var cluster = _cluster is not null && _start.Succeeded
             ? _cluster
             : throw new InvalidOperationException($"sandbox {Id} is not started");
         var builder = cluster.ConnectionString(database);
@@ -156,19 +134,14 @@ internal sealed partial class LocalSandbox : ISandbox
             return;
         }
 
-        if (_starting is not null)
-        {
-            // A start still running (the drill failed meanwhile) is stopped and awaited before its folder goes;
-            // its own failure, if any, is not the drill's finding.
-            await _stop.CancelAsync();
-            await _starting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        // A start still running (the drill failed meanwhile) is stopped and awaited before its folder goes.
+        await _start.StopAsync();
 
         // Pooled connections to the sandbox would hold the server up during its shutdown.
         NpgsqlConnection.ClearAllPools();
         await RemoveAsync(_folder, _cluster, _time);
         _tornDown = true;
-        _stop.Dispose();
+        _start.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await TeardownAsync(CancellationToken.None);

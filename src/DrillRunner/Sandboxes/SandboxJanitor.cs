@@ -5,13 +5,37 @@ namespace BackupDr.DrillRunner.Sandboxes;
 /// <summary>What one sweep found: sandboxes removed, sandboxes in use, and those it could not remove (with why).</summary>
 internal sealed record JanitorReport(IReadOnlyList<string> Removed, IReadOnlyList<string> InUse, IReadOnlyList<string> Failed);
 
+/// <summary>Removes what drills of one sandbox kind left behind when their process died. Safe to run beside running drills.</summary>
+internal interface ISandboxJanitor
+{
+    Task<JanitorReport> SweepAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Several janitors as one (a Kubernetes sandbox leaves a namespace and a local staging folder): every one sweeps, reports are merged.</summary>
+internal sealed class CompositeSandboxJanitor(IReadOnlyList<ISandboxJanitor> janitors) : ISandboxJanitor
+{
+    public async Task<JanitorReport> SweepAsync(CancellationToken cancellationToken)
+    {
+        List<string> removed = [], inUse = [], failed = [];
+        foreach (var janitor in janitors)
+        {
+            var report = await janitor.SweepAsync(cancellationToken);
+            removed.AddRange(report.Removed);
+            inUse.AddRange(report.InUse);
+            failed.AddRange(report.Failed);
+        }
+
+        return new JanitorReport(removed, inUse, failed);
+    }
+}
+
 /// <summary>
-/// Removes local sandboxes left behind by a process that crashed or was killed (its server may still run: pg_ctl
+/// Removes local sandbox folders (for Kubernetes sandboxes: the worker's staging and filestore folders) left behind by a process that crashed or was killed (its server may still run: pg_ctl
 /// starts it detached). A sandbox is left alone while its owner process lives on this host; a sandbox of another
 /// host (a shared work path) is never touched. <c>backupdr drill</c> sweeps at start; the worker service schedules
 /// <see cref="SweepAsync"/> too. Safe to run concurrently with drills.
 /// </summary>
-internal sealed partial class SandboxJanitor(string workPath, TimeProvider time, ILogger<SandboxJanitor> logger)
+internal sealed partial class SandboxJanitor(string workPath, TimeProvider time, ILogger<SandboxJanitor> logger) : ISandboxJanitor
 {
     /// <summary>A sandbox folder without an owner file is only removed after this long: its creator may be writing it now.</summary>
     private static readonly TimeSpan UnownedGrace = TimeSpan.FromMinutes(10);
@@ -25,7 +49,7 @@ internal sealed partial class SandboxJanitor(string workPath, TimeProvider time,
             return new JanitorReport(removed, inUse, failed);
         }
 
-        foreach (var folder in Directory.EnumerateDirectories(root, LocalSandboxProvider.FolderPrefix + "*"))
+        foreach (var folder in Directory.EnumerateDirectories(root, SandboxFolder.Prefix + "*"))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var id = Path.GetFileName(folder);

@@ -19,7 +19,8 @@ internal static class AlertRules
 {
     /// <summary>
     /// Backup missing (a dead-man's switch: no good backup newer than the tier's RPO, which also fires when the worker
-    /// itself is silent), drill failed or partially failed, RTO missed, RPO missed: each firing or clear.
+    /// itself is silent), drill failed or partially failed, RTO missed, RPO missed, and sandbox cleanup failed (from the
+    /// newest drill record's sandbox): each firing or clear.
     /// </summary>
     /// <param name="lastHeartbeat">The newest heartbeat of any worker, or null when none was ever written.</param>
     public static IReadOnlyList<RuleVerdict> Evaluate(
@@ -35,6 +36,7 @@ internal static class AlertRules
             if (state.LatestDrill is { } drill)
             {
                 verdicts.AddRange(DrillRules(state.Target, drill));
+                verdicts.Add(SandboxCleanup(state.Target, drill.Sandbox.CleanupError, drill.CompletedAt));
             }
         }
 

@@ -79,7 +79,7 @@ public static class BackupDrConfiguration
 
     private static TierOptions ReadTier(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Rto", "Rpo", "DrillEvery", "Retention", "Blackouts");
+        reader.RejectUnknownKeys(section, "Rto", "Rpo", "DrillEvery", "Retention", "Blackouts", "Sandbox");
         var retention = section.GetSection("Retention");
         reader.RejectUnknownKeys(retention, "Daily", "Weekly", "Monthly", "KeepWithin");
         return new TierOptions
@@ -95,6 +95,7 @@ public static class BackupDrConfiguration
                 KeepWithin = reader.OptionalDuration(retention, "KeepWithin", TimeSpan.FromDays(1)),
             },
             Blackouts = reader.List(section, "Blackouts"),
+            Sandbox = KubernetesSandboxSection.ReadTier(section.GetSection("Sandbox"), reader),
         };
     }
 
@@ -174,11 +175,12 @@ public static class BackupDrConfiguration
 
     private static SandboxOptions ReadSandbox(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Kind", "WorkPath");
+        reader.RejectUnknownKeys(section, "Kind", "WorkPath", "Kubernetes");
         return new SandboxOptions
         {
             Kind = reader.Enum(section, "Kind", SandboxKind.Local),
             WorkPath = SectionReader.String(section, "WorkPath"),
+            Kubernetes = KubernetesSandboxSection.Read(section.GetSection("Kubernetes"), reader),
         };
     }
 

@@ -82,6 +82,9 @@ public sealed record TierOptions
 
     /// <summary>Names of <c>Scheduler:Blackouts</c> windows during which this tier's drills and prunes do not start.</summary>
     public IReadOnlyList<string> Blackouts { get; init; } = [];
+
+    /// <summary>What a drill sandbox of this tier may use (the Kubernetes namespace's quota and limits).</summary>
+    public TierSandboxOptions Sandbox { get; init; } = new();
 }
 
 /// <summary>Grandfather-father-son retention: how many daily, weekly and monthly recovery points to keep.</summary>
@@ -215,8 +218,14 @@ public sealed record SandboxOptions
 {
     public SandboxKind Kind { get; init; } = SandboxKind.Local;
 
-    /// <summary>Where local sandboxes (throwaway clusters, restored filestores) are created.</summary>
+    /// <summary>
+    /// Where local sandboxes (throwaway clusters, restored filestores) are created; for Kubernetes sandboxes, where the
+    /// worker stages the dump and restores the filestore (the database lives in the sandbox namespace).
+    /// </summary>
     public string WorkPath { get; init; } = "";
+
+    /// <summary><c>Sandbox:Kubernetes</c>; read whatever the kind, used when <see cref="Kind"/> is Kubernetes.</summary>
+    public KubernetesSandboxOptions Kubernetes { get; init; } = new();
 }
 
 public sealed record HttpOptions

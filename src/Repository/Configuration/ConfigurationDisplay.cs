@@ -49,6 +49,12 @@ public static class ConfigurationDisplay
                     ["KeepWithin"] = t.Value.Retention.KeepWithin.ToString("c"),
                 },
                 ["Blackouts"] = Strings(t.Value.Blackouts),
+                ["Sandbox"] = new JsonObject
+                {
+                    ["CpuMillicores"] = t.Value.Sandbox.CpuMillicores,
+                    ["MemoryBytes"] = t.Value.Sandbox.MemoryBytes,
+                    ["StorageBytes"] = t.Value.Sandbox.StorageBytes,
+                },
             }))),
             ["Targets"] = new JsonArray(options.Targets.Select(t => (JsonNode)new JsonObject
             {
@@ -98,6 +104,7 @@ public static class ConfigurationDisplay
             {
                 ["Kind"] = options.Sandbox.Kind.ToString(),
                 ["WorkPath"] = options.Sandbox.WorkPath,
+                ["Kubernetes"] = Kubernetes(options.Sandbox.Kubernetes),
             },
             ["Http"] = new JsonObject { ["Port"] = options.Http.Port },
             ["Notifications"] = new JsonObject
@@ -156,4 +163,22 @@ public static class ConfigurationDisplay
     };
 
     private static JsonArray Strings(IReadOnlyList<string> values) => new(values.Select(v => (JsonNode)v).ToArray());
+    private static JsonObject Kubernetes(KubernetesSandboxOptions kubernetes) => new()
+    {
+        ["Kubeconfig"] = kubernetes.Kubeconfig,
+        ["Context"] = kubernetes.Context,
+        ["NamespacePrefix"] = kubernetes.NamespacePrefix,
+        ["PostgresImages"] = new JsonObject(kubernetes.PostgresImages.OrderBy(i => i.Key)
+            .Select(i => KeyValuePair.Create<string, JsonNode?>(i.Key.ToString(CultureInfo.InvariantCulture), i.Value))),
+        ["ReadyTimeout"] = kubernetes.ReadyTimeout.ToString("c", CultureInfo.InvariantCulture),
+        ["DeleteTimeout"] = kubernetes.DeleteTimeout.ToString("c", CultureInfo.InvariantCulture),
+        ["Expiry"] = kubernetes.Expiry.ToString("c", CultureInfo.InvariantCulture),
+        ["RepositoryEgress"] = new JsonArray(kubernetes.RepositoryEgress.Select(e => (JsonNode)new JsonObject
+        {
+            ["Cidrs"] = Strings(e.Cidrs),
+            ["Ports"] = new JsonArray(e.Ports.Select(p => (JsonNode)p).ToArray()),
+        }).ToArray()),
+        ["ImagePullSecrets"] = Strings(kubernetes.ImagePullSecrets),
+        ["RunAsUser"] = kubernetes.RunAsUser,
+    };
 }

@@ -23,10 +23,7 @@ internal static partial class ConfigurationValidator
         ValidateTargets(options, Add);
         ValidateFilestore(options.Filestore, Add);
 
-        if (options.Sandbox.Kind == SandboxKind.Local && options.Sandbox.WorkPath.Length == 0)
-        {
-            Add("Sandbox:WorkPath", "required for a Local sandbox: the folder where throwaway clusters are created");
-        }
+        ValidateSandbox(options, Add);
 
         if (options.Http.Port is < 1 or > 65535)
         {

@@ -62,9 +62,22 @@ internal sealed record ProbeRecord(string Name, bool Critical, ProbeStatus Statu
 /// <param name="Met">Null when the comparison does not apply (see <see cref="Note"/>).</param>
 internal sealed record ObjectiveRecord(double? AchievedSeconds, double TargetSeconds, bool? Met, string? Note);
 
-/// <param name="Kind">The sandbox kind (<c>local</c>).</param>
+/// <param name="Kind">The sandbox kind (<c>local</c> or <c>kubernetes</c>).</param>
 /// <param name="ServerVersion">The sandbox PostgreSQL server's version.</param>
-internal sealed record SandboxRecord(string Kind, string Id, string ServerVersion);
+/// <remarks>
+/// Schema 2 added <see cref="Diagnostics"/> and <see cref="CleanupError"/>. Both are left out of the JSON when null, so a
+/// schema-1 record re-serializes to the same bytes and its seal still holds.
+/// </remarks>
+internal sealed record SandboxRecord(string Kind, string Id, string ServerVersion)
+{
+    /// <summary>What the sandbox said when it failed: events and the last log lines of failing pods; null when it did not fail.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Diagnostics { get; init; }
+
+    /// <summary>Why the sandbox could not be removed (the sandbox cleanup alert fires from it); null when it was.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CleanupError { get; init; }
+}
 
 internal sealed record DrillTools(string BackupDr, string PgRestore);
 
@@ -79,7 +92,7 @@ internal sealed record DrillSeal(string Algorithm, string MasterKeyId, string Va
 internal sealed record DrillRecord
 {
     public const string SchemaName = "backupdr-drill-record";
-    public const int CurrentSchemaVersion = 1;
+    public const int CurrentSchemaVersion = 2;
 
     public string Schema { get; init; } = SchemaName;
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;

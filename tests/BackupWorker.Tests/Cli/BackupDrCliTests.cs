@@ -92,14 +92,14 @@ public sealed class BackupDrCliTests : IDisposable
     }
 
     [Fact]
-    public async Task Drill_KubernetesSandbox_ExitsTwoSayingWhenItArrives()
+    public async Task Drill_KubernetesSandboxWithoutImages_ExitsTwoNamingTheKey()
     {
         var config = _cli.WriteConfig(CliRunner.ValidConfig.Replace("\"Kind\": \"Local\", \"WorkPath\"", "\"Kind\": \"Kubernetes\", \"WorkPath\"", StringComparison.Ordinal));
 
         var result = await _cli.RunAsync("drill", "--target", "acme-prod", "--config", config);
 
         result.ExitCode.ShouldBe(2);
-        result.Error.ShouldContain("issue [7]");
+        result.Error.ShouldContain("BackupDr:Sandbox:Kubernetes:PostgresImages");
     }
 
     [Theory]

@@ -48,7 +48,15 @@ internal sealed class TestDrillObserver : IDrillObserver
 /// <summary>Runs a drill in-process with the scenario's configuration (the CLI path is covered by the CLI tests).</summary>
 internal static class DrillHarness
 {
-    public static async Task<DrillRecord> RunAsync(BackupScenario scenario, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest")
+    public static Task<DrillRecord> RunAsync(BackupScenario scenario, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest")
+    {
+        var options = BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, scenario.ConfigPath, scenario.Variables));
+        return RunAsync(scenario, new LocalSandboxProvider(options.Sandbox.WorkPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance), observer, cancellationToken, backup);
+    }
+
+    /// <summary>The same drill with another sandbox kind.</summary>
+    public static async Task<DrillRecord> RunAsync(
+        BackupScenario scenario, ISandboxProvider sandboxes, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest")
     {
         var options = BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, scenario.ConfigPath, scenario.Variables));
         var store = ObjectStoreFactory.Create(options.Repository, ObjectStoreSettings.Default);
@@ -56,7 +64,7 @@ internal static class DrillHarness
         using var http = new HttpClient();
         var time = TimeProvider.System;
         var service = new DrillService(
-            new LocalSandboxProvider(options.Sandbox.WorkPath, time, NullLogger<LocalSandboxProvider>.Instance),
+            sandboxes,
             new RestorePipeline(
                 new DatabaseRestorer(time, NullLogger<DatabaseRestorer>.Instance),
                 new FilestoreRestoreStep(new FilestoreRestorer(time, NullLogger<FilestoreRestorer>.Instance), new FilestoreRestoreOptions(Parallelism: 2)),

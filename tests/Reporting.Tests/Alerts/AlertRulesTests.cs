@@ -73,6 +73,21 @@ public sealed class AlertRulesTests
     }
 
     [Fact]
+    public void Evaluate_LatestDrillWithCleanupError_FiresSandboxCleanupWithTheError()
+    {
+        var drill = Drill(DrillOutcome.Passed, true, true) with
+        {
+            Sandbox = new SandboxRecord("kubernetes", "backupdr-drill-acme-prod-0123456789ab", "15.18") { CleanupError = "namespace backupdr-drill-acme-prod-0123456789ab is still Terminating" },
+        };
+
+        var verdicts = AlertRules.Evaluate(Tiers, [new TargetState(Target, Manifest(Now.AddHours(-1)), drill)], Now, TimeSpan.FromMinutes(5), Now);
+
+        var cleanup = verdicts.Where(v => v.Firing).ShouldHaveSingleItem();
+        cleanup.Rule.ShouldBe(AlertRule.SandboxCleanupFailed);
+        cleanup.Details.ShouldContain("still Terminating");
+    }
+
+    [Fact]
     public async Task EveryRule_FiresThenResolves_ThroughTheEngine()
     {
         var store = new InMemoryObjectStore();
@@ -85,8 +100,13 @@ public sealed class AlertRulesTests
             AlertRules.BackupRun(Target, bad ? "pg_dump exited with code 1" : null, time.GetUtcNow(), "b1"),
             AlertRules.Verify(Target, "b1", bad ? ["targets/acme-prod/backups/b1/database.dump.zst.aesgcm: SHA-256 mismatch"] : [], time.GetUtcNow()),
             AlertRules.FilestoreDamage(Target, "b1", bad ? ["ab/ab12...: missing"] : [], time.GetUtcNow()),
-            AlertRules.SandboxCleanup(Target, bad ? "postgres pid 4242 still running" : null, time.GetUtcNow()),
-            .. AlertRules.Evaluate(Tiers, [new TargetState(Target, Manifest(bad ? Now.AddDays(-3) : Now), Drill(bad ? DrillOutcome.PartiallyFailed : DrillOutcome.Passed, !bad, !bad))],
+            .. AlertRules.Evaluate(Tiers, [new TargetState(Target, Manifest(bad ? Now.AddDays(-3) : Now), Drill(bad ? DrillOutcome.PartiallyFailed : DrillOutcome.Passed, !bad, !bad) with
+            {
+                Sandbox = new SandboxRecord("kubernetes", "backupdr-drill-acme-prod-0123456789ab", "15.18")
+                {
+                    CleanupError = bad ? "namespace backupdr-drill-acme-prod-0123456789ab is still Terminating after 00:05:00" : null,
+                },
+            })],
                 Now, TimeSpan.FromMinutes(5), time.GetUtcNow()),
         ];
 

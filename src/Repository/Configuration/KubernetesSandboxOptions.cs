@@ -1,0 +1,66 @@
+namespace BackupDr.Repository.Configuration;
+
+/// <summary>
+/// <c>Sandbox:Kubernetes</c>: where and how a drill gets a namespace of its own (see docs/architecture.md,
+/// "Kubernetes sandboxes").
+/// </summary>
+public sealed record KubernetesSandboxOptions
+{
+    /// <summary>
+    /// A kubeconfig file; empty uses the in-cluster service account when running in a pod, else the usual
+    /// <c>KUBECONFIG</c> / <c>~/.kube/config</c>.
+    /// </summary>
+    public string Kubeconfig { get; init; } = "";
+
+    /// <summary>The kubeconfig context; empty uses the file's current context.</summary>
+    public string Context { get; init; } = "";
+
+    /// <summary>The first part of every sandbox namespace's name (a DNS label of at most 20 characters).</summary>
+    public string NamespacePrefix { get; init; } = "backupdr-drill";
+
+    /// <summary>The PostgreSQL server image per major version (<c>"15": "postgres:15.8"</c>); a backup of another major cannot be drilled.</summary>
+    public IReadOnlyDictionary<int, string> PostgresImages { get; init; } = new Dictionary<int, string>();
+
+    /// <summary>How long the PostgreSQL pod (and the Odoo deployment) may take to become ready.</summary>
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long teardown waits for the namespace to be gone before it reports a cleanup failure.</summary>
+    public TimeSpan DeleteTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// A sandbox namespace is annotated with its creation time plus this; the janitor deletes namespaces past it (a
+    /// drill whose process crashed). Longer than the longest drill.
+    /// </summary>
+    public TimeSpan Expiry { get; init; } = TimeSpan.FromHours(12);
+
+    /// <summary>Egress the sandbox pods may have besides DNS and their own namespace (none by default: the worker downloads).</summary>
+    public IReadOnlyList<EgressRuleOptions> RepositoryEgress { get; init; } = [];
+
+    /// <summary>Names of image pull secrets, copied from the worker's namespace by the operator; referenced by the sandbox pods.</summary>
+    public IReadOnlyList<string> ImagePullSecrets { get; init; } = [];
+
+    /// <summary>The numeric user (and group) the PostgreSQL container runs as (999 in the official postgres image).</summary>
+    public long RunAsUser { get; init; } = 999;
+}
+
+/// <summary>One allowed egress destination: address blocks and TCP ports.</summary>
+public sealed record EgressRuleOptions
+{
+    public IReadOnlyList<string> Cidrs { get; init; } = [];
+
+    public IReadOnlyList<int> Ports { get; init; } = [];
+}
+
+/// <summary>
+/// <c>Tiers:&lt;tier&gt;:Sandbox</c>: what one drill sandbox may use. For Kubernetes sandboxes these become the
+/// namespace's ResourceQuota (the totals) and LimitRange (the per-container defaults and maximums).
+/// </summary>
+public sealed record TierSandboxOptions
+{
+    public int CpuMillicores { get; init; } = 2000;
+
+    public long MemoryBytes { get; init; } = 4L << 30;
+
+    /// <summary>Ephemeral storage for the restored database (the PostgreSQL data folder is an emptyDir of this size).</summary>
+    public long StorageBytes { get; init; } = 20L << 30;
+}

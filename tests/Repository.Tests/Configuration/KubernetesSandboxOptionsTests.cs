@@ -1,0 +1,96 @@
+using BackupDr.Repository.Configuration;
+using static BackupDr.Repository.Tests.Configuration.ConfigurationFixtures;
+
+namespace BackupDr.Repository.Tests.Configuration;
+
+/// <summary><c>Sandbox:Kubernetes</c> and each tier's <c>Sandbox</c> limits: read typed, every bad field reported with its key, unknown keys rejected.</summary>
+public sealed class KubernetesSandboxOptionsTests
+{
+    private const string Kube = "BackupDr:Sandbox:Kubernetes";
+
+    [Fact]
+    public void Load_FullKubernetesSection_ReadsEveryField()
+    {
+        var kubeconfig = Path.GetTempFileName();
+        var options = BackupDrConfiguration.Load(Build(ValidJson, new Dictionary<string, string?>
+        {
+            ["BackupDr:Sandbox:Kind"] = "Kubernetes",
+            [$"{Kube}:Kubeconfig"] = kubeconfig, [$"{Kube}:Context"] = "prod", [$"{Kube}:NamespacePrefix"] = "drills",
+            [$"{Kube}:PostgresImages:15"] = "postgres:15.8", [$"{Kube}:PostgresImages:16"] = "registry.example.com/postgres:16.4",
+[$"{Kube}:ReadyTimeout"] = "00:02:00", [$"{Kube}:DeleteTimeout"] = "00:10:00", [$"{Kube}:Expiry"] = "06:00:00",
+            [$"{Kube}:RepositoryEgress:0:Cidrs:0"] = "10.20.0.0/16", [$"{Kube}:RepositoryEgress:0:Ports:0"] = "443",
+            [$"{Kube}:ImagePullSecrets:0"] = "registry-credentials", [$"{Kube}:RunAsUser"] = "70",
+            ["BackupDr:Tiers:gold:Sandbox:CpuMillicores"] = "4000", ["BackupDr:Tiers:gold:Sandbox:MemoryBytes"] = "8589934592",
+            ["BackupDr:Tiers:gold:Sandbox:StorageBytes"] = "107374182400",
+        }));
+
+        var kube = options.Sandbox.Kubernetes;
+        options.Sandbox.Kind.ShouldBe(SandboxKind.Kubernetes);
+        kube.Kubeconfig.ShouldBe(kubeconfig);
+        kube.Context.ShouldBe("prod");
+        kube.NamespacePrefix.ShouldBe("drills");
+        kube.PostgresImages.ShouldBe(new Dictionary<int, string> { [15] = "postgres:15.8", [16] = "registry.example.com/postgres:16.4" });
+        kube.ReadyTimeout.ShouldBe(TimeSpan.FromMinutes(2));
+        kube.DeleteTimeout.ShouldBe(TimeSpan.FromMinutes(10));
+        kube.Expiry.ShouldBe(TimeSpan.FromHours(6));
+        var egress = kube.RepositoryEgress.ShouldHaveSingleItem();
+        egress.Cidrs.ShouldBe(["10.20.0.0/16"]);
+        egress.Ports.ShouldBe([443]);
+        kube.ImagePullSecrets.ShouldBe(["registry-credentials"]);
+        kube.RunAsUser.ShouldBe(70);
+        options.Tiers["gold"].Sandbox.ShouldBe(new TierSandboxOptions { CpuMillicores = 4000, MemoryBytes = 8L << 30, StorageBytes = 100L << 30 });
+    }
+
+    [Fact]
+    public void Load_LocalKindWithoutKubernetesSection_ValidWithDefaults()
+    {
+        var options = BackupDrConfiguration.Load(Build(ValidJson));
+
+        var kube = options.Sandbox.Kubernetes;
+        kube.NamespacePrefix.ShouldBe("backupdr-drill");
+        kube.PostgresImages.ShouldBeEmpty();
+        kube.Kubeconfig.ShouldBe("");
+        (kube.ReadyTimeout, kube.DeleteTimeout, kube.Expiry).ShouldBe((TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5), TimeSpan.FromHours(12)));
+        kube.RepositoryEgress.ShouldBeEmpty();
+        kube.RunAsUser.ShouldBe(999);
+        options.Tiers["gold"].Sandbox.ShouldBe(new TierSandboxOptions());
+    }
+
+    [Fact]
+    public void Validate_BadKubernetesSection_ReportsEveryFieldAtOnce()
+    {
+        var errors = Errors(new Dictionary<string, string?>
+        {
+            ["BackupDr:Sandbox:Kind"] = "Kubernetes",
+            [$"{Kube}:Kubeconfig"] = "/nonexistent/kubeconfig", [$"{Kube}:NamespacePrefix"] = "Drills_Of_Acme-That-Is-Too-Long",
+            [$"{Kube}:PostgresImages:fifteen"] = "postgres:15", [$"{Kube}:PostgresImages:16"] = "not an image",
+            [$"{Kube}:ReadyTimeout"] = "soon", [$"{Kube}:RepositoryEgress:0:Cidrs:0"] = "10.20.0.0/33", [$"{Kube}:RepositoryEgress:0:Ports:0"] = "https",
+            [$"{Kube}:RepositoryEgress:0:Ports:1"] = "70000", [$"{Kube}:RunAsUser"] = "0", [$"{Kube}:Colour"] = "blue",
+            ["BackupDr:Tiers:gold:Sandbox:CpuMillicores"] = "10", ["BackupDr:Tiers:gold:Sandbox:MemoryBytes"] = "lots", ["BackupDr:Tiers:gold:Sandbox:Disk"] = "1",
+        });
+        var byKey = errors.GroupBy(e => e.Key).ToDictionary(g => g.Key, g => string.Join(" | ", g.Select(e => e.Message)));
+
+        byKey[$"{Kube}:Kubeconfig"].ShouldContain("does not exist");
+        byKey[$"{Kube}:NamespacePrefix"].ShouldContain("at most 20 characters");
+        byKey[$"{Kube}:PostgresImages:fifteen"].ShouldContain("not a PostgreSQL major version");
+        byKey[$"{Kube}:PostgresImages:16"].ShouldContain("not an image reference");
+        byKey[$"{Kube}:ReadyTimeout"].ShouldContain("not a duration");
+        byKey[$"{Kube}:RepositoryEgress:0:Cidrs"].ShouldContain("'10.20.0.0/33' is not an address block");
+        byKey[$"{Kube}:RepositoryEgress:0:Ports"].ShouldContain("'https' is not a TCP port");
+        byKey[$"{Kube}:RepositoryEgress:0:Ports"].ShouldContain("70000 is not a TCP port");
+        byKey[$"{Kube}:RunAsUser"].ShouldContain("never run as root");
+        byKey[$"{Kube}:Colour"].ShouldContain("unknown setting");
+        byKey["BackupDr:Tiers:gold:Sandbox:CpuMillicores"].ShouldContain("at least 100");
+        byKey["BackupDr:Tiers:gold:Sandbox:MemoryBytes"].ShouldContain("not a whole number");
+        byKey["BackupDr:Tiers:gold:Sandbox:Disk"].ShouldContain("unknown setting");
+    }
+
+    [Fact]
+    public void Validate_KubernetesKindWithoutImages_NamesTheKeyAndAnExample()
+    {
+        var error = Errors(new Dictionary<string, string?> { ["BackupDr:Sandbox:Kind"] = "Kubernetes" }).ShouldHaveSingleItem();
+
+        error.Key.ShouldBe($"{Kube}:PostgresImages");
+        error.Message.ShouldContain("\"15\": \"postgres:15.8\"");
+    }
+}
