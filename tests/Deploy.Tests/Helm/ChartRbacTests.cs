@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BackupDr.DrillRunner.Sandboxes.Kubernetes;
 
 namespace BackupDr.Deploy.Tests.Helm;
 
@@ -6,23 +7,12 @@ namespace BackupDr.Deploy.Tests.Helm;
 public sealed class ChartRbacTests
 {
     /// <summary>
-    /// What Kubernetes sandboxes need, as the chart must grant it: API group ("" = core), resource, verbs, and whether
-    /// the rule is cluster-scoped (namespaces) or used inside the per-drill sandbox namespaces. The chart writes these
-    /// rules once, in deploy/helm/backupdr/templates/_rbac.tpl. It copies the code's own list
-    /// (KubernetesSandboxPermissions.Required on branch k8s at 2876590); once both are merged, compare with that list directly.
+    /// What Kubernetes sandboxes need, as the chart must grant it (written once, in
+    /// deploy/helm/backupdr/templates/_rbac.tpl): the code's own list, KubernetesSandboxPermissions.Required, the one the
+    /// fake API server checks every call of a drill against; only namespaces are cluster-scoped.
     /// </summary>
     internal static readonly IReadOnlyList<(string ApiGroup, string Resource, string[] Verbs, bool ClusterScoped)> ExpectedSandboxPermissions =
-    [
-        ("", "namespaces", ["create", "get", "list", "watch", "delete"], true),
-        ("", "pods", ["create", "get", "list", "watch"], false),
-        ("", "pods/log", ["get"], false),
-        ("", "pods/portforward", ["get", "create"], false),
-        ("", "secrets", ["create"], false),
-        ("", "resourcequotas", ["create"], false),
-        ("", "limitranges", ["create"], false),
-        ("", "events", ["list"], false),
-        ("networking.k8s.io", "networkpolicies", ["create"], false),
-    ];
+        [.. KubernetesSandboxPermissions.Required.Select(p => (p.ApiGroup, p.Resource, p.Verbs.ToArray(), p.Resource == "namespaces"))];
 
     [Fact]
     public async Task Rules_KubernetesSandbox_EqualTheExpectedTable()
