@@ -56,10 +56,14 @@ internal sealed partial class DrillService(
         var start = time.GetTimestamp();
         var drillId = BackupId.New(time).Value;
         var target = request.Target;
+
+        // Every log event of this drill carries its id, and its backup's once chosen (the worker's job scope adds the target).
+        using var drillScope = logger.BeginScope(new Dictionary<string, object> { ["DrillId"] = drillId });
         var backups = await BackupCatalog.ListAsync(repository.Store, target.Name, cancellationToken);
         var (manifest, selection, reason) = await SelectAsync(repository, request, backups, startedAt, cancellationToken);
         var manifestSha256 = await BackupCatalog.ManifestSha256Async(repository.Store, manifest, cancellationToken);
         var major = manifest.Source.ServerVersionNum / 10000;
+        using var backupScope = logger.BeginScope(new Dictionary<string, object> { ["BackupId"] = manifest.BackupId });
         LogStarting(logger, drillId, target.Name, manifest.BackupId, reason);
         observer?.BackupChosen(target.Name, manifest.BackupId);
 

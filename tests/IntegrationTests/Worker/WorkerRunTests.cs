@@ -8,7 +8,8 @@ namespace BackupDr.IntegrationTests.Worker;
 /// <summary>
 /// <c>backupdr run</c> as a real process on the scenario's database: a missed backup runs once at start-up, the
 /// endpoints serve health and metrics, a restart seeds the metrics from the repository, and SIGTERM in the middle of
-/// a backup cancels it (pg_dump stopped, nothing committed) and exits within the shutdown timeout.
+/// a backup cancels it (pg_dump stopped, nothing committed) and exits within the shutdown timeout. Its logs are JSON
+/// lines on standard output, each event of a job run carrying the run's scope (target, job, backup id).
 /// </summary>
 public sealed class WorkerRunTests(PostgresFixture postgres) : IAsyncLifetime
 {
@@ -26,10 +27,11 @@ public sealed class WorkerRunTests(PostgresFixture postgres) : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _scenario.DisposeAsync();
 
-    private WorkerProcess StartWorker() => WorkerProcess.Start(_scenario.ConfigPath, new Dictionary<string, string>(_scenario.Variables)
+    private WorkerProcess StartWorker(string logLevel = "Information") => WorkerProcess.Start(_scenario.ConfigPath, new Dictionary<string, string>(_scenario.Variables)
     {
         ["BackupDr__Scheduler__ShutdownTimeout"] = ShutdownTimeout.ToString("c"),
         ["BackupDr__Scheduler__HeartbeatInterval"] = "00:00:02",
+        ["BackupDr__Logging__MinimumLevel"] = logLevel,
     });
 
     private static string MetricLine(string metrics, string family) =>
@@ -41,7 +43,9 @@ public sealed class WorkerRunTests(PostgresFixture postgres) : IAsyncLifetime
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         string lastSuccess;
-        await using (var worker = StartWorker())
+
+        // Debug: the filestore phase logs events that do not name the backup, so the scope is what gives them its id.
+        await using (var worker = StartWorker("Debug"))
         {
             await worker.WaitForLineAsync(l => l.Contains("Backup of {Target} committed", StringComparison.Ordinal), Patience, cancellationToken);
             worker.Log.ShouldNotContain("No drill service is bound in this build");
@@ -59,12 +63,26 @@ public sealed class WorkerRunTests(PostgresFixture postgres) : IAsyncLifetime
             Directory.GetFiles(Path.Combine(_scenario.LocalRepositoryPath, "service", "heartbeat"), "*.json").ShouldHaveSingleItem();
 
             await worker.TerminateAsync(cancellationToken);
-            var (exitCode, output) = await worker.WaitForExitAsync(ShutdownTimeout, cancellationToken);
+            var (exitCode, error) = await worker.WaitForExitAsync(ShutdownTimeout, cancellationToken);
             exitCode.ShouldBe(0, worker.Log);
-            output.ShouldContain("stopped");
-        }
+            error.ShouldBeEmpty("backupdr run logs to standard output");
 
-        (await _scenario.RunJsonAsync("list"))["backups"]!.AsArray().ShouldHaveSingleItem();
+            // Standard output: one JSON object per line, the logs and then the command's result.
+            var lines = worker.Lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+            lines[^1]["stopped"]!.GetValue<bool>().ShouldBeTrue();
+            lines[^1]["ok"]!.GetValue<bool>().ShouldBeTrue();
+            var backupId = (await _scenario.RunJsonAsync("list"))["backups"]!.AsArray().ShouldHaveSingleItem()!["backupId"]!.GetValue<string>();
+            var ofTheBackup = lines.Where(l => l["BackupId"]?.GetValue<string>() == backupId).ToList();
+            ofTheBackup.Select(l => l["@mt"]!.GetValue<string>()).ShouldContain(t => t.StartsWith("Backup of {Target} committed", StringComparison.Ordinal));
+            ofTheBackup.ShouldContain(l => !l["@mt"]!.GetValue<string>().Contains("{BackupId}", StringComparison.Ordinal),
+                "the scope gives the backup id to events whose message does not name it");
+            foreach (var line in ofTheBackup)
+            {
+                line["Target"]!.GetValue<string>().ShouldBe(BackupScenario.Target, line.ToJsonString());
+                line["Job"]!.GetValue<string>().ShouldBe("backup", line.ToJsonString());
+                line["FireInstanceId"].ShouldNotBeNull(line.ToJsonString());
+            }
+        }
 
         // Restarted before the next slot: no backup is owed, and the metrics come from the repository at once.
         await using (var again = StartWorker())
