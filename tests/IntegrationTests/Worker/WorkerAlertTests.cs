@@ -85,6 +85,57 @@ public sealed class WorkerAlertTests(PostgresFixture postgres, SmtpFixture smtp)
             .Select(Path.GetFileName).ShouldContain("resolved.json");
     }
 
+    [Fact]
+    public async Task Run_MonthlyCanary_SendsTheDrillRuleAlertOfAProbeFailedOnPurposeAndTheReportQuotesTheProof()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await _scenario.BackupAsync();
+        var recipient = SmtpFixture.CreateRecipient("canary");
+        await using var receiver = new WebhookReceiver();
+        await using var worker = WorkerProcess.Start(_scenario.ConfigPath, new Dictionary<string, string>(_scenario.Variables)
+        {
+            ["BackupDr__Scheduler__ShutdownTimeout"] = ShutdownTimeout.ToString("c"),
+            ["BackupDr__Scheduler__HeartbeatInterval"] = "00:00:01",
+            ["BackupDr__Notifications__Email__Host"] = smtp.Host,
+            ["BackupDr__Notifications__Email__Port"] = smtp.Port.ToString(CultureInfo.InvariantCulture),
+            ["BackupDr__Notifications__Email__TrustedCertificateSha256"] = smtp.CertificateSha256,
+            ["BackupDr__Notifications__Email__Username"] = smtp.Username,
+            ["BackupDr__Notifications__Email__Password"] = smtp.Password,
+            ["BackupDr__Notifications__Email__From"] = "backupdr@example.test",
+            ["BackupDr__Notifications__Email__OnCall__0"] = recipient,
+            ["BackupDr__Notifications__Webhook__Url"] = receiver.Url.ToString(),
+        });
+
+        // The month's canary is the first alerting round's duty: the drill alert rule's own message, marked as the canary.
+        await worker.WaitForLineAsync(l => l.Contains("Monthly alert canary of", StringComparison.Ordinal), Patience, cancellationToken);
+        var mail = (await smtp.WaitForMessagesAsync(recipient, 1, cancellationToken)).ShouldHaveSingleItem().Message;
+        mail.Subject.ShouldBe("[BackupDr] CANARY (failed on purpose, nothing to fix) backupdr/canary alert-canary: restore drill failed");
+        var text = mail.TextBody ?? "";
+        text.ShouldContain(": Failed.", Case.Sensitive, "the drill verdict of the probe that failed");
+        text.ShouldContain("critical probe alert-canary failed: failed on purpose");
+        var hook = JsonNode.Parse((await receiver.NextAsync(cancellationToken)).BodyText)!["backupdr"]!;
+        hook["state"]!.GetValue<string>().ShouldBe("Canary");
+        hook["rule"]!.GetValue<string>().ShouldBe("DrillFailed");
+
+        await worker.TerminateAsync(cancellationToken);
+        (await worker.WaitForExitAsync(ShutdownTimeout, cancellationToken)).ExitCode.ShouldBe(0, worker.Log);
+        smtp.MessagesFor(recipient).Count.ShouldBe(1, "once a month, claimed in the repository: no second canary");
+
+        var record = JsonNode.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(_scenario.LocalRepositoryPath, "alerts", "canary")).ShouldHaveSingleItem()))!;
+        record["kind"]!.GetValue<string>().ShouldBe("Scheduled");
+        record["rule"]!.GetValue<string>().ShouldBe("DrillFailed");
+        record["evidence"]!.GetValue<string>().ShouldContain("probe alert-canary (critical) Failed");
+        record["deliveries"]!.AsArray().Select(d => (d!["notifier"]!.GetValue<string>(), d["delivered"]!.GetValue<bool>()))
+            .ShouldBe([("email", true), ("webhook", true)], ignoreOrder: true);
+        (await _scenario.KeysAsync($"targets/{BackupScenario.Target}/drills/", cancellationToken)).ShouldBeEmpty("the canary's drill is never stored");
+
+        var month = TimeProvider.System.GetUtcNow().ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var report = await _scenario.RunJsonAsync("report", "--month", month);
+        var published = JsonNode.Parse(File.ReadAllText(Path.Combine(_scenario.LocalRepositoryPath, report["folder"]!.GetValue<string>(), "report.json")))!;
+        published["alerts"]!["statement"]!.GetValue<string>().ShouldBe(
+            $"Alerts proven to reach on-call on {TimeProvider.System.GetUtcNow():yyyy-MM-dd}.");
+    }
+
     private static Task WaitForFailedBackupsAsync(WorkerProcess worker, int count, CancellationToken cancellationToken) =>
         Eventually.HoldsAsync(
             () => Task.FromResult(worker.Lines.Count(l => l.Contains("\"Scheduled {Job} of {Target} failed: {Error}\"", StringComparison.Ordinal)
