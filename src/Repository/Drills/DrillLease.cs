@@ -82,7 +82,8 @@ internal sealed class DrillLease : IAsyncDisposable
             DrillLeaseDocument.SchemaName, 1, drillId, target, backupId, owner, Environment.MachineName, Environment.ProcessId, now, now, now + Duration);
         var lease = new DrillLease(store, time, KeyOf(target, drillId), document);
         await lease.WriteAsync(cancellationToken);
-        lease._renewing = lease.RenewLoopAsync();
+        // A failed renewal is retried at the next one; the lease still holds until its expiry, six renewals away.
+        lease._renewing = PeriodicRewrite.RunAsync(RenewEvery, time, lease.WriteAsync, failure => lease.RenewalFailure = failure, lease._stopRenewing.Token);
         return lease;
     }
 
@@ -186,27 +187,5 @@ internal sealed class DrillLease : IAsyncDisposable
         using var content = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(document, Options), writable: false);
         await _store.PutAsync(Key, content, PutOptions.Default, cancellationToken);
         _document = document;
-    }
-
-    private async Task RenewLoopAsync()
-    {
-        while (!_stopRenewing.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(RenewEvery, _time, _stopRenewing.Token);
-                await WriteAsync(_stopRenewing.Token);
-                RenewalFailure = null;
-            }
-            catch (OperationCanceledException) when (_stopRenewing.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (StorageException e)
-            {
-                // Retried at the next interval; the lease still holds until its expiry, which is 6 renewals away.
-                RenewalFailure = e.Message;
-            }
-        }
     }
 }
