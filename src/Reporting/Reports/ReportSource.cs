@@ -24,10 +24,10 @@ internal sealed record ReportInputs(
     IReadOnlyDictionary<string, long> StoredBytesByTarget);
 
 /// <summary>
-/// Reads the report's inputs: one listing of <c>targets/&lt;target&gt;/</c> per reported target (targets in parallel) gives
-/// its manifests, drill records and stored bytes; ids carry their time, so only the manifests and drill records the
-/// report needs are read (all of them in one parallel pass), each checked: a manifest's seal by unwrapping its data key, a drill record's seal by its MAC.
-/// Damage fails the report loudly.
+/// Reads the report's inputs: one listing of <c>targets/&lt;target&gt;/</c> per reported target (targets in parallel)
+/// gives its manifests, drill records and stored bytes; ids carry their time, so only the manifests and drill records
+/// the report needs are read (all of them in one parallel pass), each checked: a manifest's seal by unwrapping its data
+/// key, a drill record's seal by its MAC. Damage fails the report loudly.
 /// </summary>
 /// <remarks>
 /// Per target rather than one listing of <c>targets/</c>: the report covers the configured targets only, a listing per
