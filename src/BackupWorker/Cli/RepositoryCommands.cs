@@ -6,7 +6,7 @@ namespace BackupDr.BackupWorker.Cli;
 
 internal sealed partial class BackupDrCli
 {
-    private static async Task<int> RepoInitAsync(CommandInvocation invocation, CancellationToken cancellationToken)
+    private async Task<int> RepoInitAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
         var store = invocation.OpenStore();
         var passphrase = PassphraseSource.Read(invocation.Options.Repository);
@@ -27,6 +27,21 @@ internal sealed partial class BackupDrCli
                 $"Created repository {document.RepositoryId} at {store.Location} (format {document.FormatVersion}, key slot {slot.KeyId}, "
                 + $"{slot.Kdf.Algorithm} with {slot.Kdf.Iterations} iterations).{Environment.NewLine}"
                 + "Keep the passphrase safe: without it no backup in this repository can be read.");
+        }
+        catch (ObjectAlreadyExistsException) when (invocation.Parse.GetValue(_ifMissing))
+        {
+            // An init step that runs before every start (the chart's init container): the existing repository must be
+            // the one this passphrase opens; a wrong passphrase escapes as WrongPassphraseException (exit 2).
+            using var existing = await BackupRepository.OpenAsync(store, passphrase, cancellationToken);
+            return invocation.Output.Success(
+                new JsonObject
+                {
+                    ["repository"] = store.Location,
+                    ["repositoryId"] = existing.Document.RepositoryId.ToString(),
+                    ["formatVersion"] = existing.Document.FormatVersion,
+                    ["existed"] = true,
+                },
+                $"Repository {existing.Document.RepositoryId} already exists at {store.Location} and the passphrase opens it; left untouched.");
         }
         catch (ObjectAlreadyExistsException)
         {

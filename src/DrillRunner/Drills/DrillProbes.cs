@@ -3,12 +3,25 @@ using BackupDr.Repository.Configuration;
 
 namespace BackupDr.DrillRunner.Drills;
 
-/// <summary>The probes of a target's drill: the built-in ones, the Odoo ones when an Odoo URL is configured, then its custom SQL probes.</summary>
+/// <summary>
+/// The probes of a target's drill, in four sets. The probes of table data start as soon as pg_restore has committed
+/// every table's rows (while indexes build and the filestore restores): the fingerprints, which neutralization waits
+/// for because it changes settings tables, and the ledger and recency probes, which read tables it does not touch.
+/// The attachments probe follows as soon as the filestore is restored too. The probes of the copy need it whole and
+/// neutralized: the neutralization probe, the Odoo server, the target's custom SQL.
+/// </summary>
 internal static class DrillProbes
 {
-    public static IReadOnlyList<IProbe> For(TargetOptions target, HttpClient http)
+    public static IReadOnlyList<IProbe> BeforeNeutralization() => [new FingerprintsProbe()];
+
+    public static IReadOnlyList<IProbe> OfTableData() => [new LedgerProbe(), new RecencyProbe()];
+
+    /// <summary>The attachments probe: it starts once both the table data and the filestore are restored.</summary>
+    public static IReadOnlyList<IProbe> OfFilestore() => [new AttachmentsProbe()];
+
+    public static IReadOnlyList<IProbe> OfCopy(TargetOptions target, HttpClient http)
     {
-        var probes = new List<IProbe> { new FingerprintsProbe(), new LedgerProbe(), new AttachmentsProbe(), new NeutralizationProbe(), new RecencyProbe() };
+        var probes = new List<IProbe> { new NeutralizationProbe() };
         if (target.Drill.Odoo is { } odoo)
         {
             probes.Add(new OdooHttpProbe(odoo, http));

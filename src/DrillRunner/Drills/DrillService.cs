@@ -36,6 +36,12 @@ internal interface IDrillObserver
     void ProbeEnded(ProbeRecord probe);
 
     /// <summary>
+    /// Every table's data is in the sandbox (indexes may still be building, nothing is neutralized yet); the probes of
+    /// table data start when this returns.
+    /// </summary>
+    Task DataRestoredAsync(ISandbox sandbox, string database, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
     /// The sandbox holds the restored, neutralized copy; probes start when this returns. A sandbox kind that runs an
     /// Odoo server for the HTTP and XML-RPC probes starts it here.
     /// </summary>
@@ -82,13 +88,17 @@ internal sealed partial class DrillService(
                 $"backup {target.Name}/{manifest.BackupId} was deleted by retention as drill {drillId} started; nothing was restored; run the drill again");
         }
 
-        var phases = new PhaseClock(time, observer);
+        var phases = new PhaseClock(time, observer, start);
         var probes = new List<ProbeRecord>();
         string? error = null;
         long? criticalPassedAt = null;
         var pgRestoreVersion = "";
         ISandbox? sandbox = null;
         Task? starting = null;
+        Task<ProbeRun>? dataProbes = null;
+        Task<ProbeRun>? fingerprints = null;
+        Task<ProbeRun>? attachments = null;
+        using var stopProbes = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
             // Provision: the sandbox's folders now, its server in the background while the dump downloads.
@@ -109,27 +119,66 @@ internal sealed partial class DrillService(
                 await starting;
                 return ready.ConnectionString(database);
             }, DownloadWhileStarting: true);
+
+            // The probes of table data start as soon as pg_restore has committed every table's rows, beside its index
+            // builds and the filestore restore; the others once the copy is whole and neutralized.
+            var runner = new ProbeRunner(time);
+            Action<ProbeRecord>? probeEnded = observer is null ? null : observer.ProbeEnded;
+            ProbeContext? dataContext = null;
+            async Task StartDataProbesAsync(Task<FilestoreRestoreResult?> filestore, CancellationToken token)
+            {
+                dataContext = new ProbeContext(ready.ConnectionString(database), database, manifest, evidence, null,
+                    "read by the probes of the copy", target, NeutralizationBaseline: []);
+                await (observer?.DataRestoredAsync(ready, database, token) ?? Task.CompletedTask);
+                phases.Begin(DrillPhase.Probes);
+                dataProbes = runner.RunAsync(DrillProbes.OfTableData(), dataContext, probeEnded, stopProbes.Token);
+                fingerprints = runner.RunAsync(DrillProbes.BeforeNeutralization(), dataContext, probeEnded, stopProbes.Token);
+                attachments = RunAttachmentsAsync(filestore, dataContext);
+
+                // Neutralization, which changes settings tables, waits for the fingerprints of the copy as restored.
+                await fingerprints.WaitAsync(token);
+            }
+
+            async Task<ProbeRun> RunAttachmentsAsync(Task<FilestoreRestoreResult?> filestore, ProbeContext context)
+            {
+                var files = await filestore.WaitAsync(stopProbes.Token);
+                return await runner.RunAsync(DrillProbes.OfFilestore(), context with
+                {
+                    FilestorePath = files is null ? null : ready.FilestorePath,
+                    FilestoreSkipReason = files is null ? "backup has no filestore" : null,
+                }, probeEnded, stopProbes.Token);
+            }
+
             var restored = await pipeline.RunAsync(
                 repository,
                 new RestoreRequest(manifest, into, new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
-                    sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url, evidence.Tables),
+                    sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url, evidence.Tables, StartDataProbesAsync),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
-            phases.End(string.Create(CultureInfo.InvariantCulture,
+            phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture,
                 $"{restored.Neutralization!.RowsChanged} rows changed in {restored.Neutralization.Steps.Count(s => s.NotApplicable is null)} steps"));
             if (restored.FilestoreSkipped is { } skipped)
             {
                 phases.Skipped(DrillPhase.FilestoreRestore, skipped.Reason);
             }
+            else if (restored.Filestore is { } files)
+            {
+                phases.End(DrillPhase.FilestoreRestore, string.Create(CultureInfo.InvariantCulture,
+                    $"{files.Files:N0} files, {files.Bytes:N0} bytes from {files.Packs:N0} packs"), Math.Round(restored.FilestoreElapsed.TotalSeconds, 3));
+            }
 
             await (observer?.SandboxReadyAsync(sandbox, database, cancellationToken) ?? Task.CompletedTask);
-            phases.Begin(DrillPhase.Probes);
-            var context = new ProbeContext(sandbox.ConnectionString(database), database, manifest, evidence,
-                restored.Filestore is null ? null : sandbox.FilestorePath, restored.FilestoreSkipped?.Reason, target, restored.Neutralization.Baseline);
-            var run = await new ProbeRunner(time).RunAsync(DrillProbes.For(target, http), context, observer is null ? null : observer.ProbeEnded, cancellationToken);
+            var context = dataContext! with
+            {
+                FilestorePath = restored.Filestore is null ? null : sandbox.FilestorePath,
+                FilestoreSkipReason = restored.FilestoreSkipped?.Reason,
+                NeutralizationBaseline = restored.Neutralization.Baseline,
+            };
+            var copyRun = await runner.RunAsync(DrillProbes.OfCopy(target, http), context, probeEnded, stopProbes.Token);
+            var run = ProbeRun.Combine(await fingerprints!, await dataProbes!, await attachments!, copyRun);
             probes.AddRange(run.Records);
             criticalPassedAt = run.CriticalPassedAt;
-            phases.End($"{run.Records.Count(p => p.Status == ProbeStatus.Passed)} of {run.Records.Count} probes passed");
+            phases.End(DrillPhase.Probes, $"{run.Records.Count(p => p.Status == ProbeStatus.Passed)} of {run.Records.Count} probes passed");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -147,13 +196,23 @@ internal sealed partial class DrillService(
             }
             else
             {
-                phases.Fail(e.Message);
+                phases.Fail(e.Message, RestorePipeline.FailedStep(e) == RestorePhase.Filestore
+                    ? DrillPhase.FilestoreRestore
+                    : new[] { DrillPhase.Download, DrillPhase.DatabaseRestore, DrillPhase.Neutralize }.FirstOrDefault(phases.IsOpen, DrillPhase.Probes));
             }
 
             LogFailed(logger, e, drillId, target.Name, manifest.BackupId);
         }
         finally
         {
+            Task?[] early = [dataProbes, fingerprints, attachments];
+            if (early.Any(t => t is { IsCompleted: false }))
+            {
+                // The restore failed under the probes of table data: they end before the sandbox goes.
+                await stopProbes.CancelAsync();
+                await Task.WhenAll(early.OfType<Task>()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
             if (sandbox is not null)
             {
                 await sandbox.TeardownAsync(CancellationToken.None);
@@ -250,33 +309,39 @@ internal sealed partial class DrillService(
         }
     }
 
-    /// <summary>Maps the restore pipeline's phase reports onto drill phases as they start.</summary>
+    /// <summary>Maps the restore pipeline's phase reports onto drill phases as they start and end.</summary>
     private sealed class PhaseProgress(PhaseClock phases, BackupManifest manifest, int jobs) : IProgress<RestoreProgress>
     {
-        private RestorePhase _last = RestorePhase.Download;
+        private readonly HashSet<RestorePhase> _started = [];
 
         public void Report(RestoreProgress value)
         {
-            if (value.Phase == _last)
+            var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
+            if (value.Phase == RestorePhase.Restore && value.TotalBytes > 0 && value.Bytes == value.TotalBytes)
             {
+                phases.End(DrillPhase.DatabaseRestore, string.Create(CultureInfo.InvariantCulture, $"pg_restore --jobs={jobs}"));
                 return;
             }
 
-            _last = value.Phase;
-            var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
+            lock (_started)
+            {
+                if (!_started.Add(value.Phase))
+                {
+                    return;
+                }
+            }
+
             switch (value.Phase)
             {
                 case RestorePhase.Restore:
-                    phases.End(string.Create(CultureInfo.InvariantCulture,
+                    phases.End(DrillPhase.Download, string.Create(CultureInfo.InvariantCulture,
                         $"{database.SizeBytes:N0} bytes read, SHA-256 and every segment authenticated, {database.PlainSizeBytes:N0} bytes of dump"));
                     phases.Begin(DrillPhase.DatabaseRestore);
                     break;
                 case RestorePhase.Filestore:
-                    phases.End(string.Create(CultureInfo.InvariantCulture, $"pg_restore --jobs={jobs}"));
                     phases.Begin(DrillPhase.FilestoreRestore);
                     break;
                 case RestorePhase.Neutralize:
-                    phases.End(phases.Current == DrillPhase.DatabaseRestore ? string.Create(CultureInfo.InvariantCulture, $"pg_restore --jobs={jobs}") : null);
                     phases.Begin(DrillPhase.Neutralize);
                     break;
             }

@@ -54,7 +54,7 @@ internal static class Neutralizer
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         var schema = await OdooSchema.ReadAsync(connection, cancellationToken);
-        var baseline = await DatabaseEvidence.FingerprintTablesAsync(connection, evidence.Where(Changes).ToList(), cancellationToken);
+        var baseline = await DatabaseEvidence.FingerprintTablesAsync(connection, connectionString, evidence.Where(Changes).ToList(), cancellationToken);
 
         var steps = new List<NeutralizationStep>();
 

@@ -7,9 +7,9 @@ namespace BackupDr.DrillRunner.Probes;
 
 /// <summary>
 /// Every table's row count and content fingerprint (COPY rows, hashed as the backup hashed its dump stream), the Odoo
-/// version and the installed modules equal what the backup recorded. The settings tables neutralization changes on
-/// purpose are compared as they were restored (fingerprinted by the neutralizer just before its changes); every other
-/// table is read now, so a change made to the copy after the restore is found.
+/// version and the installed modules equal what the backup recorded. A drill runs it as soon as the tables' data is in,
+/// before neutralization, so every table is read live; run after neutralization, the settings tables it changes on
+/// purpose are compared as they were restored (fingerprinted by the neutralizer just before its changes).
 /// </summary>
 internal sealed class FingerprintsProbe : IProbe
 {
@@ -22,8 +22,9 @@ internal sealed class FingerprintsProbe : IProbe
         var baseline = context.NeutralizationBaseline.ToDictionary(t => t.Table, StringComparer.Ordinal);
         var live = context.Evidence.Tables.Where(t => !baseline.ContainsKey(t.Table)).OrderByDescending(t => t.Rows).ToList();
 
-        // Two connections share the tables, largest first, each to the lighter side: the server formats COPY rows on
-        // one core while we hash on another, and the largest table (journal items) sets the pace.
+        // Two psql sessions share the tables, largest first, each to the lighter side, each table in a transaction of
+        // its own (nothing else writes to the copy; pg_restore may still be adding primary keys, which must not wait
+        // for a long snapshot): the largest table (journal items) sets the pace.
         List<DumpedTable> first = [], second = [];
         long firstRows = 0, secondRows = 0;
         foreach (var table in live)
@@ -40,28 +41,25 @@ internal sealed class FingerprintsProbe : IProbe
             }
         }
 
-        var withFacts = ReadAsync(context.ConnectionString, first, facts: true, cancellationToken);
-        var other = ReadAsync(context.ConnectionString, second, facts: false, cancellationToken);
-        await Task.WhenAll(withFacts, other);
-        var (facts, firstTables) = await withFacts;
-        var (_, secondTables) = await other;
-        var restored = new DatabaseEvidenceRecord(facts!.OdooVersion, facts.Modules, [.. firstTables, .. secondTables, .. baseline.Values], facts.Ledger);
+        var modules = ReadModulesAsync(context.ConnectionString, cancellationToken);
+        var firstRead = DatabaseEvidence.FingerprintTablesAsync(context.ConnectionString, first, cancellationToken);
+        var secondRead = DatabaseEvidence.FingerprintTablesAsync(context.ConnectionString, second, cancellationToken);
+        await Task.WhenAll(modules, firstRead, secondRead);
+        var (version, installed) = await modules;
+        var restored = new DatabaseEvidenceRecord(version, installed, [.. await firstRead, .. await secondRead, .. baseline.Values], []);
         var differences = BackupEvidence.CompareContent(context.Evidence, restored);
         var rows = context.Evidence.Tables.Sum(t => t.Rows);
         return differences.Count == 0
             ? ProbeResult.Pass(string.Create(CultureInfo.InvariantCulture,
-                $"{context.Evidence.Tables.Count} tables ({baseline.Count} as restored, before neutralization), {rows:N0} rows: counts and content fingerprints equal the backup's; Odoo {restored.OdooVersion ?? "none"}, {restored.Modules.Count} modules"))
+                $"{context.Evidence.Tables.Count} tables, {rows:N0} rows: counts and content fingerprints equal the backup's{(baseline.Count > 0 ? $" ({baseline.Count} settings tables as restored, fingerprinted before neutralization)" : "")}; Odoo {restored.OdooVersion ?? "none"}, {restored.Modules.Count} modules"))
             : ProbeResult.Fail(Summarize(differences));
     }
 
-    private static async Task<(OdooFacts? Facts, IReadOnlyList<DumpedTable> Tables)> ReadAsync(
-        string connectionString, IReadOnlyList<DumpedTable> tables, bool facts, CancellationToken cancellationToken)
+    private static async Task<(string? Version, IReadOnlyList<InstalledModule> Modules)> ReadModulesAsync(string connectionString, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-        var odoo = facts ? await DatabaseEvidence.ReadFactsAsync(connection, cancellationToken) : null;
-        return (odoo, await DatabaseEvidence.FingerprintTablesAsync(connection, tables, cancellationToken));
+        return await DatabaseEvidence.ReadModulesAsync(connection, cancellationToken);
     }
 
     internal static string Summarize(IReadOnlyList<string> problems) =>

@@ -48,7 +48,17 @@ internal sealed record ProbeStep(string Name, bool Critical, Func<CancellationTo
 }
 
 /// <summary>The probes' records, and when the last critical probe passed (null when one failed or none ran).</summary>
-internal sealed record ProbeRun(IReadOnlyList<ProbeRecord> Records, long? CriticalPassedAt);
+internal sealed record ProbeRun(IReadOnlyList<ProbeRecord> Records, long? CriticalPassedAt)
+{
+    /// <summary>Runs as one: critical probes first; proven when the critical probes of every run passed, at the latest such moment.</summary>
+    public static ProbeRun Combine(params IReadOnlyList<ProbeRun> runs)
+    {
+        IReadOnlyList<ProbeRecord> records = [.. runs.SelectMany(r => r.Records.Where(p => p.Critical)), .. runs.SelectMany(r => r.Records.Where(p => !p.Critical))];
+        var proving = runs.Where(r => r.Records.Any(p => p.Critical)).ToList();
+        long? passedAt = proving.Count == 0 || proving.Any(r => r.CriticalPassedAt is null) ? null : proving.Max(r => r.CriticalPassedAt);
+        return new ProbeRun(records, passedAt);
+    }
+}
 
 /// <summary>
 /// Runs the probes concurrently (each on its own connections: the sandbox is ours alone), times each with the

@@ -36,7 +36,36 @@ internal enum RestorePhase
     Neutralize,
 }
 
-/// <summary>Bytes of the dump written to the staging file so far.</summary>
+/// <summary>
+/// Moments of a database restore that other work can start from (the filestore once the target is accepted, probes of
+/// table data once it is in). Each completes once; both are cancelled when the restore fails before them.
+/// </summary>
+internal sealed class RestoreSignals
+{
+    private readonly TaskCompletionSource _targetReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _dataLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The target passed its guards (never the source, empty unless forced) and is ready to be written.</summary>
+    public Task TargetReady => _targetReady.Task;
+
+    /// <summary>Every table's data is committed; indexes and constraints may still be building.</summary>
+    public Task DataLoaded => _dataLoaded.Task;
+
+    internal void SetTargetReady() => _targetReady.TrySetResult();
+
+    internal void SetDataLoaded() => _dataLoaded.TrySetResult();
+
+    internal void Abandon()
+    {
+        _targetReady.TrySetCanceled();
+        _dataLoaded.TrySetCanceled();
+    }
+}
+
+/// <summary>
+/// Bytes of the dump written to the staging file so far. Each phase is reported as it starts (0 bytes); the restore is
+/// reported again when pg_restore has finished, with the dump's size as both figures.
+/// </summary>
 internal readonly record struct RestoreProgress(RestorePhase Phase, long Bytes, long TotalBytes);
 
 /// <param name="Phases">Wall time of each phase, in order.</param>
@@ -71,14 +100,16 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         DatabaseRestoreOptions options,
         IProgress<RestoreProgress>? progress,
         CancellationToken cancellationToken) =>
-        RestoreAsync(repository, manifest, RestoreInto.Ready(intoConnectionString), options, progress, cancellationToken);
+        RestoreAsync(repository, manifest, RestoreInto.Ready(intoConnectionString), options, progress, signals: null, cancellationToken);
 
+    /// <param name="signals">Completed as the restore reaches them; abandoned (cancelled) when it fails first.</param>
     public async Task<DatabaseRestoreResult> RestoreAsync(
         BackupRepository repository,
         BackupManifest manifest,
         RestoreInto into,
         DatabaseRestoreOptions options,
         IProgress<RestoreProgress>? progress,
+        RestoreSignals? signals,
         CancellationToken cancellationToken)
     {
         var phases = new List<(RestorePhase, TimeSpan)>();
@@ -97,6 +128,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         {
             var prepared = await RestoreTarget.PrepareAsync(await into.ConnectionStringAsync(token), source, options.Force, token);
             LogTarget(logger, manifest.Target, manifest.BackupId, prepared.Database, prepared.Created, prepared.Replaced);
+            signals?.SetTargetReady();
             return prepared;
         }
 
@@ -144,8 +176,9 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
             }
 
             progress?.Report(new RestoreProgress(RestorePhase.Restore, 0, 0));
-            await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, cancellationToken);
+            await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, signals is null ? null : signals.SetDataLoaded, cancellationToken);
             EndPhase(RestorePhase.Restore);
+            progress?.Report(new RestoreProgress(RestorePhase.Restore, database.PlainSizeBytes, database.PlainSizeBytes));
 
             IReadOnlyList<string> differences = [];
             if (options.Check)
@@ -154,7 +187,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                 var expected = await BackupEvidence.ReadAsync(repository.Store, manifest, dataKey, cancellationToken);
                 await using var connection = new NpgsqlConnection(target.ConnectionString);
                 await connection.OpenAsync(cancellationToken);
-                differences = BackupEvidence.Compare(expected, await DatabaseEvidence.ReadRestoredAsync(connection, expected.Tables, cancellationToken));
+                differences = BackupEvidence.Compare(expected, await DatabaseEvidence.ReadRestoredAsync(connection, target.ConnectionString, expected.Tables, cancellationToken));
                 EndPhase(RestorePhase.Check);
             }
 
@@ -168,6 +201,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         }
         finally
         {
+            signals?.Abandon();
             staging?.Delete(recursive: true);
         }
     }

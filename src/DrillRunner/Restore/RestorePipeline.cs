@@ -19,9 +19,15 @@ internal interface IFilestoreRestore
 /// <param name="Neutralize">Neutralize the restored database (always for drills; <c>--neutralize</c> for restores).</param>
 /// <param name="BaseUrl">Where links in a neutralized copy point (the sandbox's Odoo), or null for a marked dead URL.</param>
 /// <param name="Evidence">The backup's table evidence, for the neutralization baseline (drills); empty otherwise.</param>
+/// <param name="DataLoaded">
+/// Called once every table's data is in, while indexes, constraints and the filestore may still be restoring (a drill
+/// starts its probes of table data here), with the filestore restore (null result: none restored). Awaited before
+/// neutralization: it should start its work and return, or finish what must see the copy as restored.
+/// </param>
 internal sealed record RestoreRequest(
     BackupManifest Manifest, RestoreInto Into, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
-    string? BaseUrl = null, IReadOnlyList<DumpedTable>? Evidence = null);
+    string? BaseUrl = null, IReadOnlyList<DumpedTable>? Evidence = null,
+    Func<Task<FilestoreRestoreResult?>, CancellationToken, Task>? DataLoaded = null);
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
 internal sealed record SkippedStep(string Reason);
@@ -36,9 +42,10 @@ internal sealed record RestorePipelineResult(
 
 /// <summary>
 /// The one restore path, shared by <c>backupdr restore</c> (the incident runbook) and drills, so a drill measures the
-/// code an engineer will run: database (download, verify, decrypt, <c>pg_restore -j</c>, optional evidence check),
-/// then the filestore when the backup has one, then neutralization when asked. A backup that references a filestore
-/// this build cannot restore fails loudly rather than passing as a database-only restore.
+/// code an engineer will run: database (download, verify, decrypt, <c>pg_restore -j</c>, optional evidence check) and,
+/// once the database target is accepted, the filestore beside it when the backup has one; then neutralization when
+/// asked. A backup that references a filestore this build cannot restore fails loudly rather than passing as a
+/// database-only restore. When one of the two restores fails, the other is stopped and the first failure reported.
 /// </summary>
 internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreRestore? filestore, TimeProvider time)
 {
@@ -47,17 +54,17 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
 
     public static bool HasFilestore(BackupManifest manifest) => manifest.Objects.Any(o => o.Name == FilestoreIndexObjectName);
 
-    /// <param name="progress">Phase and byte counts as the work goes (<see cref="RestorePhase"/>).</param>
+    /// <summary>The step of the pipeline a failure it threw came from (the database, or the filestore beside it).</summary>
+    public static RestorePhase? FailedStep(Exception failure) => failure.Data[FailedStepKey] as RestorePhase?;
+
+    private const string FailedStepKey = "BackupDr.RestorePipeline.FailedStep";
+
+    /// <param name="progress">Phase and byte counts as the work goes (<see cref="RestorePhase"/>); the database's and the filestore's interleave.</param>
     public async Task<RestorePipelineResult> RunAsync(
         BackupRepository repository, RestoreRequest request, IProgress<RestoreProgress>? progress, CancellationToken cancellationToken)
     {
-        // A database that does not match its evidence is still completed and neutralized: the caller reports the
-        // mismatch, and a copy left behind must never be a live one.
-        var restored = await database.RestoreAsync(repository, request.Manifest, request.Into, request.Database, progress, cancellationToken);
-
-        var clock = time.GetTimestamp();
-        FilestoreRestoreResult? files = null;
         SkippedStep? skipped = null;
+        IFilestoreRestore? step = null;
         if (!HasFilestore(request.Manifest))
         {
             skipped = new SkippedStep("backup has no filestore");
@@ -68,14 +75,22 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
         }
         else
         {
-            var step = filestore ?? throw new InvalidOperationException(
+            step = filestore ?? throw new InvalidOperationException(
                 $"backup {request.Manifest.BackupId} has a filestore, but this build of backupdr cannot restore filestores; nothing about the filestore is proven.");
-            progress?.Report(new RestoreProgress(RestorePhase.Filestore, 0, 0));
-            files = await step.RestoreAsync(repository, request.Manifest, request.FilestoreInto, progress, cancellationToken);
         }
 
-        var filestoreElapsed = time.GetElapsedTime(clock);
-        clock = time.GetTimestamp();
+        // A database that does not match its evidence is still completed and neutralized: the caller reports the
+        // mismatch, and a copy left behind must never be a live one.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var signals = new RestoreSignals();
+        var restoring = database.RestoreAsync(repository, request.Manifest, request.Into, request.Database, progress, signals, stop.Token);
+        var filestoreElapsed = TimeSpan.Zero;
+        var files = step is null ? Task.FromResult<FilestoreRestoreResult?>(null) : RestoreFilestoreAsync();
+        var dataLoaded = request.DataLoaded is { } notify ? NotifyAsync() : Task.CompletedTask;
+        await FirstFailureAsync([restoring, files, dataLoaded], stop, cancellationToken);
+        var restored = await restoring;
+
+        var clock = time.GetTimestamp();
         NeutralizationResult? neutralization = null;
         if (request.Neutralize)
         {
@@ -83,6 +98,53 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
             neutralization = await Neutralizer.NeutralizeAsync(restored.ConnectionString, request.BaseUrl, request.Evidence ?? [], cancellationToken);
         }
 
-        return new RestorePipelineResult(restored, files, skipped, filestoreElapsed, neutralization, time.GetElapsedTime(clock));
+        return new RestorePipelineResult(restored, await files, skipped, filestoreElapsed, neutralization, time.GetElapsedTime(clock));
+
+        async Task<FilestoreRestoreResult?> RestoreFilestoreAsync()
+        {
+            await signals.TargetReady.WaitAsync(stop.Token);
+            var started = time.GetTimestamp();
+            progress?.Report(new RestoreProgress(RestorePhase.Filestore, 0, 0));
+            try
+            {
+                var result = await step.RestoreAsync(repository, request.Manifest, request.FilestoreInto!, progress, stop.Token);
+                filestoreElapsed = time.GetElapsedTime(started);
+                return result;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                e.Data[FailedStepKey] = RestorePhase.Filestore;
+                throw;
+            }
+        }
+
+        async Task NotifyAsync()
+        {
+            await signals.DataLoaded.WaitAsync(stop.Token);
+            await notify(files, stop.Token);
+        }
+    }
+
+    /// <summary>
+    /// Waits for every task; the first one to fail stops the others (through <paramref name="stop"/>) and is the one
+    /// thrown, rather than the cancellations it caused.
+    /// </summary>
+    private static async Task FirstFailureAsync(IReadOnlyList<Task> tasks, CancellationTokenSource stop, CancellationToken cancellationToken)
+    {
+        var pending = tasks.ToList();
+        Task? failed = null;
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending);
+            pending.Remove(done);
+            if (done.IsFaulted && failed is null)
+            {
+                failed = done;
+                await stop.CancelAsync();
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        await (failed ?? Task.WhenAll(tasks));
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace BackupDr.Repository.Drills;
 
 /// <summary>The verdict of a drill.</summary>
@@ -29,6 +31,9 @@ internal enum PhaseStatus
     Completed,
     Skipped,
     Failed,
+
+    /// <summary>Cut short, unfinished, because a step running beside it failed.</summary>
+    Stopped,
 }
 
 internal enum ProbeStatus
@@ -41,7 +46,13 @@ internal enum ProbeStatus
 }
 
 /// <param name="Detail">Why a phase was skipped or failed, or what it did (bytes, files).</param>
-internal sealed record DrillPhaseRecord(DrillPhase Phase, PhaseStatus Status, double Seconds, string? Detail);
+/// <param name="StartedAtSeconds">
+/// When the phase started, in seconds from the drill's start (phases may overlap); null for a skipped phase and in
+/// records written before it was kept, which leave it out, so that their seals still verify.
+/// </param>
+internal sealed record DrillPhaseRecord(
+    DrillPhase Phase, PhaseStatus Status, double Seconds, string? Detail,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? StartedAtSeconds = null);
 
 /// <param name="Details">What was checked and found; never a secret.</param>
 internal sealed record ProbeRecord(string Name, bool Critical, ProbeStatus Status, double Seconds, string Details);

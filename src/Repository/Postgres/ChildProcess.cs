@@ -28,8 +28,20 @@ internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string
     /// <summary>Upper bound of captured standard output; the rest is read and dropped.</summary>
     public int MaxStandardOutputChars { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// Text written to the child's standard input (then closed), e.g. a psql script. Only for
+    /// <see cref="RunningChildProcess"/>; null closes standard input at once.
+    /// </summary>
+    public string? StandardInput { get; init; }
+
     /// <summary>Called for every standard output line (after capture), e.g. to follow progress.</summary>
     public Action<string>? OnStandardOutputLine { get; init; }
+
+    /// <summary>
+    /// Called for every standard error line; a line it returns false for is kept out of the error tail (progress
+    /// chatter such as <c>pg_restore --verbose</c>'s, so the tail holds the error). Only for <see cref="ChildProcess.RunAsync"/>.
+    /// </summary>
+    public Func<string, bool>? OnStandardErrorLine { get; init; }
 
     /// <summary>The name used in messages: the file name of the tool.</summary>
     public string ToolName => Path.GetFileName(FileName);
@@ -101,7 +113,7 @@ internal static class ChildProcess
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
+            if (e.Data is not null && (request.OnStandardErrorLine?.Invoke(e.Data) ?? true))
             {
                 stderr.AppendLine(e.Data);
             }
@@ -156,6 +168,7 @@ internal static class ChildProcess
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = request.WorkingDirectory,
+            StandardInputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };

@@ -22,37 +22,50 @@ internal sealed class RowFingerprint
 
     public string Value => string.Create(CultureInfo.InvariantCulture, $"xxh128:{Rows}:{_high:x16}{_low:x16}");
 
+    /// <summary>True once the COPY terminator line <c>\.</c> was seen: no further rows count.</summary>
+    public bool Ended => _ended;
+
     /// <summary>Feeds COPY text data; rows end with '\n' (COPY escapes newlines inside values), so chunks may split rows anywhere.</summary>
-    public void Append(ReadOnlySpan<byte> data)
+    public void Append(ReadOnlySpan<byte> data) => AppendUntilTerminator(data);
+
+    /// <summary>
+    /// Feeds COPY text data up to and including the terminator line <c>\.</c>, and returns how many bytes of
+    /// <paramref name="data"/> that took: all of them unless the terminator ended the rows inside it.
+    /// </summary>
+    public int AppendUntilTerminator(ReadOnlySpan<byte> data)
     {
-        while (!data.IsEmpty)
+        var consumed = 0;
+        while (!_ended && consumed < data.Length)
         {
-            var end = data.IndexOf((byte)'\n');
+            var rest = data[consumed..];
+            var end = rest.IndexOf((byte)'\n');
             if (end < 0)
             {
-                Carry(data);
-                return;
+                Carry(rest);
+                return data.Length;
             }
 
             if (_carryLength == 0)
             {
-                AddRow(data[..end]);
+                AddRow(rest[..end]);
             }
             else
             {
-                Carry(data[..end]);
+                Carry(rest[..end]);
                 AddRow(CarriedRow());
                 _carryLength = 0;
             }
 
-            data = data[(end + 1)..];
+            consumed += end + 1;
         }
+
+        return _ended ? consumed : data.Length;
     }
 
     /// <summary>Ends the data: a last row without a newline still counts (COPY always ends rows with one).</summary>
     public void Complete()
     {
-        if (_carryLength > 0)
+        if (_carryLength > 0 && !_ended)
         {
             AddRow(CarriedRow());
             _carryLength = 0;

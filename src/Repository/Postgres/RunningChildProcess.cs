@@ -13,6 +13,8 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ChildProcess.TailBuffer _stderr = new(ChildProcess.StandardErrorTailChars);
     private readonly string _tool;
+    private Task _input = Task.CompletedTask;
+    private ChildOutputStream? _output;
 
     private RunningChildProcess(Process process, string tool)
     {
@@ -21,13 +23,13 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     }
 
     /// <summary>The child's standard output, raw bytes. Owned by this object.</summary>
-    public Stream StandardOutput => _process.StandardOutput.BaseStream;
+    public Stream StandardOutput => _output!;
 
     public int ProcessId => _process.Id;
 
     public string StandardErrorTail => _stderr.ToString();
 
-    /// <summary>Starts the program with its standard input closed.</summary>
+    /// <summary>Starts the program; its standard input gets <see cref="ChildProcessRequest.StandardInput"/>, then is closed.</summary>
     public static RunningChildProcess Start(ChildProcessRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -51,8 +53,18 @@ internal sealed class RunningChildProcess : IAsyncDisposable
             throw new ChildProcessException(request.ToolName, -1, $"could not start {process.StartInfo.FileName}: {ex.Message}");
         }
 
-        process.StandardInput.Close();
+        if (request.StandardInput is { } input)
+        {
+            // Written while the caller reads standard output: a large script and a large output would deadlock
+            // if either waited for the other.
+            running._input = WriteAndCloseAsync(process.StandardInput, input);
+        }
+        else
+        {
+            process.StandardInput.Close();
+        }
 
+        running._output = new ChildOutputStream(process.StandardOutput.BaseStream, request.ToolName);
         process.BeginErrorReadLine();
         return running;
     }
@@ -78,6 +90,26 @@ internal sealed class RunningChildProcess : IAsyncDisposable
         {
             throw new ChildProcessException(_tool, _process.ExitCode, _stderr.ToString());
         }
+
+        // A child that succeeded has read all of its input; a failed write would surface here.
+        await _input;
+    }
+
+    private static async Task WriteAndCloseAsync(StreamWriter input, string text)
+    {
+        try
+        {
+            await input.WriteAsync(text);
+        }
+        catch (IOException)
+        {
+            // The child exited before reading everything (a broken pipe): its exit code and stderr say why, and
+            // WaitForSuccessAsync reports them; a child that exits 0 has read its whole input.
+        }
+        finally
+        {
+            input.Close();
+        }
     }
 
     /// <summary>Kills the process tree if it still runs; safe to call at any time.</summary>
@@ -100,6 +132,11 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     {
         Kill();
         await _process.WaitForExitAsync(CancellationToken.None);
+        if (_output is not null)
+        {
+            await _output.DisposeAsync();
+        }
+
         _process.Dispose();
     }
 }

@@ -182,13 +182,10 @@ internal sealed class BackupScenario : IAsyncDisposable
             }
         }
 
-        var result = new Dictionary<string, DumpedTable>(StringComparer.Ordinal);
-        foreach (var table in tables)
-        {
-            result[table] = (await DatabaseEvidence.FingerprintAsync(connection, "public." + table, "", cancellationToken))!;
-        }
-
-        return result;
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var fingerprints = await DatabaseEvidence.FingerprintTablesAsync(
+            connection, connectionString, tables.Select(t => new DumpedTable("public." + t, "", 0, "")).ToList(), cancellationToken);
+        return fingerprints.ToDictionary(f => f.Table["public.".Length..], StringComparer.Ordinal);
     }
 
     public async Task<bool> DatabaseExistsAsync(string connectionString, CancellationToken cancellationToken)

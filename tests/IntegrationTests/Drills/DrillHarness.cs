@@ -20,6 +20,8 @@ internal sealed class TestDrillObserver : IDrillObserver
 
     public Action<DrillPhase>? OnPhaseStarted { get; init; }
 
+    public Func<ISandbox, string, CancellationToken, Task>? OnDataRestored { get; init; }
+
     public Func<ISandbox, string, CancellationToken, Task>? OnSandboxReady { get; init; }
 
     public void PhaseStarted(DrillPhase phase)
@@ -35,6 +37,9 @@ internal sealed class TestDrillObserver : IDrillObserver
     public void ProbeEnded(ProbeRecord probe)
     {
     }
+
+    public Task DataRestoredAsync(ISandbox sandbox, string database, CancellationToken cancellationToken) =>
+        OnDataRestored?.Invoke(sandbox, database, cancellationToken) ?? Task.CompletedTask;
 
     public Task SandboxReadyAsync(ISandbox sandbox, string database, CancellationToken cancellationToken) =>
         OnSandboxReady?.Invoke(sandbox, database, cancellationToken) ?? Task.CompletedTask;

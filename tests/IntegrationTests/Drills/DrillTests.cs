@@ -59,7 +59,7 @@ public sealed class DrillTests(PostgresFixture postgres) : DrillScenarioTests(po
         await Scenario.BackupAsync();
         var observer = new TestDrillObserver
         {
-            OnSandboxReady = (sandbox, database, ct) =>
+            OnDataRestored = (sandbox, database, ct) =>
                 ExecuteAsync(sandbox.ConnectionString(database), "UPDATE res_partner SET name = name || ' (altered)' WHERE id = (SELECT max(id) FROM res_partner)", ct),
         };
 
@@ -72,6 +72,27 @@ public sealed class DrillTests(PostgresFixture postgres) : DrillScenarioTests(po
         record.Rto.AchievedSeconds.ShouldBeNull();
         record.Reasons.ShouldContain(r => r.StartsWith("critical probe fingerprints failed", StringComparison.Ordinal));
         DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Drill_ProbesOfTableData_StartOnTheRowsAsRestoredBeforeNeutralization()
+    {
+        await Scenario.BackupAsync();
+        long activeCronsWhenDataRestored = -1;
+        var observer = new TestDrillObserver
+        {
+            OnDataRestored = async (sandbox, database, ct) =>
+                activeCronsWhenDataRestored = await ScalarAsync<long>(sandbox.ConnectionString(database), "SELECT count(*) FROM ir_cron WHERE active"),
+        };
+
+        var record = await DrillHarness.RunAsync(Scenario, observer, Token);
+
+        record.Outcome.ShouldBe(DrillOutcome.Passed, string.Join("; ", record.Reasons));
+        activeCronsWhenDataRestored.ShouldBe(
+            await ScalarAsync<long>(Scenario.Source.ConnectionString, "SELECT count(*) FROM ir_cron WHERE active"),
+            "the probes of table data see the copy as restored, before neutralization turns the crons off");
+        observer.Started.IndexOf(DrillPhase.Probes).ShouldBeLessThan(observer.Started.IndexOf(DrillPhase.Neutralize));
+        record.Probes.Single(p => p.Name == "fingerprints").Details.ShouldNotContain("as restored");
     }
 
     [Fact]
@@ -100,7 +121,7 @@ public sealed class DrillTests(PostgresFixture postgres) : DrillScenarioTests(po
         await Scenario.BackupAsync();
         var observer = new TestDrillObserver
         {
-            OnSandboxReady = (sandbox, database, ct) => ExecuteAsync(sandbox.ConnectionString(database), """
+            OnDataRestored = (sandbox, database, ct) => ExecuteAsync(sandbox.ConnectionString(database), """
                 DELETE FROM account_move_line WHERE move_id = (SELECT min(id) FROM account_move WHERE state = 'posted' AND company_id = 1)
                 """, ct),
         };

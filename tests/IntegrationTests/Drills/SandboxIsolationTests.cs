@@ -127,6 +127,26 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : DrillScena
         (await Scenario.RunJsonAsync("list"))["drills"]!.AsArray().ShouldHaveSingleItem()!["outcome"]!.GetValue<string>().ShouldBe("Failed");
     }
 
+    [Fact]
+    public async Task Drill_CorruptFilestoreIndex_FailsTheFilestorePhaseAndStopsOrFinishesTheRest()
+    {
+        var backupId = await Scenario.BackupAsync();
+        var index = Directory.EnumerateFiles(Path.Combine(Scenario.LocalRepositoryPath, "targets", BackupScenario.Target, "backups", backupId), "filestore.index*").Single();
+        var bytes = await File.ReadAllBytesAsync(index, Token);
+        bytes[bytes.Length / 2] ^= 0x01;
+        await File.WriteAllBytesAsync(index, bytes, Token);
+
+        var record = await DrillHarness.RunAsync(Scenario, observer: null, Token);
+
+        record.Outcome.ShouldBe(DrillOutcome.Failed);
+        record.Error.ShouldNotBeNull().ShouldContain(Path.GetFileName(index));
+        record.Phases.Single(p => p.Status == PhaseStatus.Failed).Phase.ShouldBe(DrillPhase.FilestoreRestore);
+        record.Phases.Where(p => p.Phase != DrillPhase.FilestoreRestore && p.Phase != DrillPhase.Provision)
+            .ShouldAllBe(p => p.Status == PhaseStatus.Stopped || p.Status == PhaseStatus.Completed);
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
+        DrillHarness.ProcessesMentioning(Scenario.SandboxPath).ShouldBeEmpty();
+    }
+
     /// <summary>The pid of a process that has exited (a finished child), so the owner check sees it gone.</summary>
     private static int DeadProcessId()
     {

@@ -47,7 +47,7 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
 
         await using var connection = new NpgsqlConnection(_database.ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        var restored = await DatabaseEvidence.ReadRestoredAsync(connection, tables, cancellationToken);
+        var restored = await DatabaseEvidence.ReadRestoredAsync(connection, _database.ConnectionString, tables, cancellationToken);
         tables.Select(t => t.Table).ShouldContain("public.account_move_line");
         tables.Single(t => t.Table == "public.account_move").Rows.ShouldBe(200);
         tables.Single(t => t.Table == "public.account_move").Columns.ShouldStartWith("(id, ");

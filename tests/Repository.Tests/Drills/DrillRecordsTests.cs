@@ -56,6 +56,24 @@ public sealed class DrillRecordsTests(CreatedRepositoryFixture repository) : ICl
     }
 
     [Fact]
+    public async Task Write_PhaseStartOffsets_KeptWhenKnownAndLeftOutOtherwiseSoOlderRecordsKeepTheirSeal()
+    {
+        var store = new InMemoryObjectStore();
+        var older = Record("20261123T033000000Z-000001");
+        var newer = Record("20261123T033000000Z-000002") with
+        {
+            Phases = [new DrillPhaseRecord(DrillPhase.Provision, PhaseStatus.Completed, 1.25, "PostgreSQL 15", StartedAtSeconds: 0.125)],
+        };
+        await DrillRecords.WriteAsync(store, repository.MasterKey, older, Token);
+        await DrillRecords.WriteAsync(store, repository.MasterKey, newer, Token);
+
+        Encoding.UTF8.GetString(DrillRecords.Serialize(older)).ShouldNotContain("startedAtSeconds");
+        var listed = await DrillRecords.ListAsync(store, "acme-prod", repository.MasterKey, Token);
+        listed.ShouldAllBe(r => r.SealChecked);
+        listed.Single(r => r.Record.DrillId == newer.DrillId).Record.Phases.Single().StartedAtSeconds.ShouldBe(0.125);
+    }
+
+    [Fact]
     public async Task Write_SameDrillIdTwice_IsRefused()
     {
         var store = new InMemoryObjectStore();

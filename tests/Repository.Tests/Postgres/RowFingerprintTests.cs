@@ -66,4 +66,18 @@ public sealed class RowFingerprintTests
 
         Fingerprint(chunks).ShouldBe(Fingerprint(row));
     }
+
+    [Fact]
+    public void AppendUntilTerminator_TerminatorSplitAcrossChunks_ConsumesThroughItAndStops()
+    {
+        var fingerprint = new RowFingerprint();
+
+        fingerprint.AppendUntilTerminator("1\ta\n2\tb\n\\"u8).ShouldBe(9);
+        fingerprint.Ended.ShouldBeFalse();
+        fingerprint.AppendUntilTerminator(".\n3\tc\n"u8).ShouldBe(2);
+
+        fingerprint.Ended.ShouldBeTrue();
+        fingerprint.Rows.ShouldBe(2);
+        fingerprint.Value.ShouldBe(Fingerprint("1\ta\n2\tb\n"));
+    }
 }
