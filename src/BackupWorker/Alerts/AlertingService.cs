@@ -1,5 +1,6 @@
 using System.Globalization;
 using BackupDr.BackupWorker.Hosting;
+using BackupDr.DrillRunner.Drills;
 using BackupDr.Reporting.Alerts;
 using BackupDr.Reporting.Reports;
 using BackupDr.Repository.Alerts;
@@ -12,7 +13,7 @@ namespace BackupDr.BackupWorker.Alerts;
 
 /// <summary>
 /// The worker's standing duties, every Scheduler:HeartbeatInterval: evaluate the alert rules of every target; once a
-/// month, the alert canary (a deliberately failing probe sent to on-call, recorded as proof); on the first day of a
+/// month, the alert canary (the alert of a drill whose probe failed on purpose, sent to on-call, recorded as proof); on the first day of a
 /// month (or the next two), the recoverability report of the month before, mailed to Notifications:Email:Reports. A duty is claimed in
 /// the repository create-only first (<c>service/duties/&lt;duty&gt;-&lt;yyyy-MM&gt;.json</c>), so one replica does it once.
 /// </summary>
@@ -46,7 +47,7 @@ internal sealed partial class AlertingService(
         {
             if (await ClaimAsync("alert-canary", month, cancellationToken))
             {
-                var (_, record) = await AlertCanary.RunAsync(alerts.Dispatcher(), repository.Store, time, CanaryKind.Scheduled, cancellationToken);
+                var record = await RunCanaryAsync(cancellationToken);
                 LogCanary(logger, month, record.Proven);
             }
         }
@@ -59,6 +60,24 @@ internal sealed partial class AlertingService(
             var published = await ReportPublisher.PublishAsync(await repository.OpenAsync(cancellationToken), options, previous, time, outDirectory: null, send, cancellationToken);
             LogReport(logger, published.Report.Month, published.Folder, published.Report.Summary.Headline, send);
         }
+    }
+
+    /// <summary>
+    /// The monthly canary: a drill whose critical probe fails on purpose (<see cref="CanaryDrill"/>: the drills' probe
+    /// runner and verdict), judged by the drill alert rule that judges every real drill, and that rule's alert sent
+    /// through every notifier; the canary record says which of them accepted it.
+    /// </summary>
+    internal async Task<CanaryRecord> RunCanaryAsync(CancellationToken cancellationToken)
+    {
+        var drill = await CanaryDrill.RunAsync(time, cancellationToken);
+        var target = new TargetOptions { Name = CanaryDrill.Target, Tenant = CanaryDrill.Tenant, Environment = CanaryDrill.Environment };
+        var verdict = AlertRules.Drill(target, drill).SingleOrDefault(v => v.Rule == AlertRule.DrillFailed && v.Firing)
+            ?? throw new InvalidOperationException(
+                $"the drill rule did not fire for the canary drill ({drill.Outcome}): a failed drill would not alert on-call; this is a bug to report");
+        var probe = drill.Probes.Single();
+        var evidence = $"drill {drill.DrillId}: probe {probe.Name} (critical) {probe.Status}: {probe.Details}; outcome {drill.Outcome}";
+        var (_, record) = await AlertCanary.RunAsync(alerts.Dispatcher(), repository.Store, time, verdict, evidence, cancellationToken);
+        return record;
     }
 
     private async Task<bool> ClaimAsync(string duty, string month, CancellationToken cancellationToken)

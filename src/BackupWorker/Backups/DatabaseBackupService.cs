@@ -53,6 +53,9 @@ internal sealed partial class DatabaseBackupService(TimeProvider time, Filestore
         var startedAt = time.GetUtcNow();
         var backupId = BackupId.New(time);
         var store = repository.Store;
+
+        // Every log event of this backup, whichever class writes it, carries its id (the worker's job scope adds the target).
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["BackupId"] = backupId.Value });
         LogStarting(_logger, target.Name, backupId.Value);
 
         await using var backupLock = await RepositoryLock.AcquireAsync(store, target.Name, LockKind.Backup, backupId.Value, time, cancellationToken);

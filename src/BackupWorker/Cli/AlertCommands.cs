@@ -20,7 +20,7 @@ internal sealed partial class BackupDrCli
                 "no notifier is configured: set Notifications:Email:Host, From and OnCall, or Notifications:Webhook:Url, then run 'backupdr alert test' again");
         }
 
-        var (message, record) = await AlertCanary.RunAsync(dispatcher, invocation.OpenStore(), invocation.Time, CanaryKind.Manual, cancellationToken);
+        var (message, record) = await AlertCanary.RunAsync(dispatcher, invocation.OpenStore(), invocation.Time, cancellationToken);
         var results = record.Deliveries;
 
         var document = new JsonObject

@@ -21,7 +21,7 @@ internal sealed partial class BackupDrCli
     private readonly CliEnvironment _environment;
     private readonly Option<bool> _json = new("--json")
     {
-        Description = "Write one JSON document to standard output (logs stay on standard error)",
+        Description = "Write one JSON document to standard output (logs stay on standard error; 'run' logs to standard output and ends with the document as one line)",
         Recursive = true,
     };
 
@@ -158,7 +158,9 @@ internal sealed partial class BackupDrCli
 
         root.Subcommands.Add(Group("alert", "Alerts for on-call", Verb("test", "Send a test alert through every notifier", AlertTestAsync)));
         root.Subcommands.Add(Group("audit", "The audit trail", Verb("verify", "Check the hash chain of the audit trail", AuditVerifyAsync)));
-        root.Subcommands.Add(Verb("run", "Run the worker service: schedules, health, metrics, heartbeat (until SIGTERM)", RunWorkerAsync));
+        var run = Verb("run", "Run the worker service: schedules, health, metrics, heartbeat (until SIGTERM); logs to standard output", RunWorkerAsync);
+        run.SetAction((parse, cancellationToken) => InvokeAsync(parse, RunWorkerAsync, cancellationToken, LogStream.StandardOutput));
+        root.Subcommands.Add(run);
         return root;
     }
 
@@ -217,9 +219,13 @@ internal sealed partial class BackupDrCli
         return option;
     }
 
-    private async Task<int> InvokeAsync(ParseResult parse, Func<CommandInvocation, CancellationToken, Task<int>> handler, CancellationToken cancellationToken)
+    /// <param name="logs">Where the logs go; the service (<c>run</c>) logs to standard output, and its JSON result is then
+    /// written as one line so that standard output stays one JSON object per line.</param>
+    private async Task<int> InvokeAsync(
+        ParseResult parse, Func<CommandInvocation, CancellationToken, Task<int>> handler, CancellationToken cancellationToken, LogStream logs = LogStream.StandardError)
     {
-        var output = new CliOutput(parse.GetValue(_json), _environment.Output, _environment.Error);
+        var toOutput = logs == LogStream.StandardOutput;
+        var output = new CliOutput(parse.GetValue(_json), _environment.Output, _environment.Error, singleLine: toOutput);
         try
         {
             var configuration = CliConfiguration.Build(_environment.BaseDirectory, parse.GetValue(_config), _environment.Variables);
@@ -229,7 +235,7 @@ internal sealed partial class BackupDrCli
                 return output.InvalidConfiguration(errors);
             }
 
-            await using var logger = LoggerSetup.Create(options.Logging, _environment.ErrorIsTerminal);
+            await using var logger = LoggerSetup.Create(options.Logging, logs, toOutput ? _environment.OutputIsTerminal : _environment.ErrorIsTerminal);
             using var loggerFactory = new SerilogLoggerFactory(logger);
             using var invocation = new CommandInvocation(parse, options, output, loggerFactory, _environment.Time);
             return await handler(invocation, cancellationToken);

@@ -8,7 +8,8 @@ internal sealed record CliEnvironment(
     IReadOnlyDictionary<string, string> Variables,
     string BaseDirectory,
     bool ErrorIsTerminal,
-    TimeProvider Time)
+    TimeProvider Time,
+    bool OutputIsTerminal = false)
 {
     public static CliEnvironment FromProcess() => new(
         Console.Out,
@@ -16,5 +17,6 @@ internal sealed record CliEnvironment(
         CliConfiguration.ProcessEnvironment(),
         AppContext.BaseDirectory,
         !Console.IsErrorRedirected,
-        TimeProvider.System);
+        TimeProvider.System,
+        !Console.IsOutputRedirected);
 }

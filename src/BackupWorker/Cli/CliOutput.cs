@@ -7,13 +7,19 @@ namespace BackupDr.BackupWorker.Cli;
 
 /// <summary>
 /// Where a command's result goes. With <c>--json</c>, standard output receives exactly one JSON document and
-/// nothing else (logs go to standard error); otherwise people get text.
+/// nothing else (logs go to standard error); otherwise people get text. With <paramref name="singleLine"/> (the service,
+/// whose logs share standard output) the document is written on one line, like each log line.
 /// </summary>
-internal sealed class CliOutput(bool json, TextWriter output, TextWriter error)
+internal sealed class CliOutput(bool json, TextWriter output, TextWriter error, bool singleLine = false)
 {
     private static readonly JsonSerializerOptions Indented = new()
     {
         WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private static readonly JsonSerializerOptions OneLine = new()
+    {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
@@ -25,7 +31,7 @@ internal sealed class CliOutput(bool json, TextWriter output, TextWriter error)
         if (Json)
         {
             document["ok"] = true;
-            output.WriteLine(document.ToJsonString(Indented));
+            output.WriteLine(document.ToJsonString(singleLine ? OneLine : Indented));
         }
         else
         {
@@ -44,7 +50,7 @@ internal sealed class CliOutput(bool json, TextWriter output, TextWriter error)
             document["ok"] = false;
             document["exitCode"] = exitCode;
             document["error"] = message;
-            output.WriteLine(document.ToJsonString(Indented));
+            output.WriteLine(document.ToJsonString(singleLine ? OneLine : Indented));
         }
         else
         {
@@ -69,7 +75,7 @@ internal sealed class CliOutput(bool json, TextWriter output, TextWriter error)
                 document["error"] = failure;
             }
 
-            output.WriteLine(document.ToJsonString(Indented));
+            output.WriteLine(document.ToJsonString(singleLine ? OneLine : Indented));
         }
         else
         {

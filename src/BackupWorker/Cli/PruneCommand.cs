@@ -32,7 +32,7 @@ internal sealed partial class BackupDrCli
             ? [invocation.RequireTarget(_pruneTarget)]
             : invocation.Options.Targets;
         var apply = invocation.Parse.GetValue(_pruneApply);
-        var service = new PruneService(invocation.Options, invocation.Time, invocation.LoggerFactory.CreateLogger<PruneService>(), new DrillProtections());
+        var service = new PruneService(invocation.Options, invocation.Time, invocation.LoggerFactory.CreateLogger<PruneService>(), new DrillProtections(invocation.Time));
         var reports = new List<PruneReport>();
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         using var audit = new AuditTrail(repository.Store, repository.MasterKey, invocation.Time);

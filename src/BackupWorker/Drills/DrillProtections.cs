@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using BackupDr.Repository.Drills;
 using BackupDr.Repository.Retention;
 using BackupDr.Repository.Storage;
@@ -6,32 +5,22 @@ using BackupDr.Repository.Storage;
 namespace BackupDr.BackupWorker.Drills;
 
 /// <summary>
-/// What retention must keep because of drills: the backups whose drill passed (from the drill records) and the backups
-/// drills of this process are restoring right now (registered by <see cref="ScheduledDrillService"/>).
+/// What retention must keep because of drills, from the repository alone: the backups whose drill passed (the drill
+/// records) and the backups open drills are restoring (their unexpired <see cref="DrillLease"/>s), whichever replica or
+/// host runs them.
 /// </summary>
-/// <remarks>In fleet mode a drill running on another replica is not seen here; its restore then fails loudly if prune
-/// removes its backup, and the backup's retention rules (the newest backup is always kept) make that rare.</remarks>
-internal sealed class DrillProtections : IDrillProtectionSource
+internal sealed class DrillProtections(TimeProvider time) : IDrillProtectionSource
 {
-    private readonly ConcurrentDictionary<string, string> _open = new(StringComparer.Ordinal);
-
-    public IDisposable Open(string target, string backupId)
-    {
-        var key = $"{target}/{backupId}";
-        _open[key] = backupId;
-        return new Release(() => _open.TryRemove(key, out _));
-    }
-
     public async Task<RetentionProtections> ReadAsync(IObjectStore store, string target, CancellationToken cancellationToken)
     {
         var records = await DrillRecords.ListAsync(store, target, masterKey: null, cancellationToken);
         var passed = records.Where(r => r.Record.Outcome == DrillOutcome.Passed).Select(r => r.Record.BackupId).ToHashSet(StringComparer.Ordinal);
-        var open = _open.Where(o => o.Key.StartsWith(target + "/", StringComparison.Ordinal)).Select(o => o.Value).ToHashSet(StringComparer.Ordinal);
-        return new RetentionProtections(passed, open);
+        return new RetentionProtections(passed, await OpenAsync(store, target, cancellationToken));
     }
 
-    private sealed class Release(Action release) : IDisposable
-    {
-        public void Dispose() => release();
-    }
+    public async Task<bool> InOpenDrillAsync(IObjectStore store, string target, string backupId, CancellationToken cancellationToken) =>
+        (await OpenAsync(store, target, cancellationToken)).Contains(backupId);
+
+    private async Task<HashSet<string>> OpenAsync(IObjectStore store, string target, CancellationToken cancellationToken) =>
+        (await DrillLease.ReadLiveAsync(store, target, time, cancellationToken)).Select(l => l.BackupId).ToHashSet(StringComparer.Ordinal);
 }

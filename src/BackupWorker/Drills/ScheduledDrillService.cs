@@ -8,7 +8,7 @@ namespace BackupDr.BackupWorker.Drills;
 
 /// <summary>The worker's drills: the same <see cref="DrillService"/> as <c>backupdr drill</c>, after a sandbox sweep.</summary>
 internal sealed class ScheduledDrillService(
-    BackupDrOptions options, RepositoryAccess repository, DrillProtections protections, TimeProvider time, ILoggerFactory loggers)
+    BackupDrOptions options, RepositoryAccess repository, WorkerIdentity identity, TimeProvider time, ILoggerFactory loggers)
     : IScheduledDrillService, IDisposable
 {
     private readonly HttpClient _http = new();
@@ -17,17 +17,11 @@ internal sealed class ScheduledDrillService(
     {
         await DrillComposition.SweepSandboxesAsync(options, time, loggers, cancellationToken);
         var open = await repository.OpenAsync(cancellationToken);
-        var request = new DrillRequest(target, target.Tier, options.Tiers[target.Tier], backup == DrillBackupChoice.Sample ? "sample" : "latest");
-        var observer = new OpenDrillObserver(protections);
-        DrillRecord record;
-        try
-        {
-            record = await DrillComposition.Create(options, _http, time, loggers).RunAsync(open, request, observer, cancellationToken);
-        }
-        finally
-        {
-            observer.Dispose();
-        }
+        var request = new DrillRequest(target, target.Tier, options.Tiers[target.Tier], backup == DrillBackupChoice.Sample ? "sample" : "latest",
+            Owner: identity.InstanceId);
+
+        // The drill's lease (DrillService) keeps its backup from retention on every replica until the record is written.
+        var record = await DrillComposition.Create(options, _http, time, loggers).RunAsync(open, request, observer: null, cancellationToken);
 
         return new ScheduledDrillResult(
             record.DrillId,
@@ -45,28 +39,4 @@ internal sealed class ScheduledDrillService(
     }
 
     public void Dispose() => _http.Dispose();
-
-    /// <summary>Holds the drilled backup in <see cref="DrillProtections"/> from its choice until the drill ends.</summary>
-    private sealed class OpenDrillObserver(DrillProtections protections) : IDrillObserver, IDisposable
-    {
-        private IDisposable? _held;
-
-        public void BackupChosen(string target, string backupId) => _held = protections.Open(target, backupId);
-
-        public void PhaseStarted(DrillPhase phase)
-        {
-        }
-
-        public void PhaseEnded(DrillPhaseRecord phase)
-        {
-        }
-
-        public void ProbeEnded(ProbeRecord probe)
-        {
-        }
-
-        public Task SandboxReadyAsync(DrillRunner.Sandboxes.ISandbox sandbox, string database, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public void Dispose() => _held?.Dispose();
-    }
 }

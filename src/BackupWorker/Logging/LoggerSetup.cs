@@ -6,17 +6,28 @@ using Serilog.Formatting.Compact;
 
 namespace BackupDr.BackupWorker.Logging;
 
+/// <summary>Which standard stream a command's logs go to.</summary>
+internal enum LogStream
+{
+    /// <summary>Every command but <c>run</c>: standard output holds only the command's result.</summary>
+    StandardError,
+
+    /// <summary><c>backupdr run</c>: a service has no result to keep apart, and a cluster's log pipeline reads standard output.</summary>
+    StandardOutput,
+}
+
 /// <summary>
 /// One rule for the log format: <c>BackupDr:Logging:Json</c> decides when it is set; when it is not, logs are
-/// JSON lines when standard error is redirected (a container, a pipe, a file) and readable text in a terminal.
-/// Logs always go to standard error, so that standard output holds only a command's result.
+/// JSON lines (one compact object per line) when their stream is redirected (a container, a pipe, a file) and
+/// readable text in a terminal. Commands log to standard error, so that standard output holds only their result;
+/// <c>backupdr run</c> logs to standard output (see <see cref="LogStream"/>).
 /// </summary>
 internal static class LoggerSetup
 {
-    public static bool UseJson(LoggingOptions options, bool standardErrorIsTerminal) =>
-        options.Json ?? !standardErrorIsTerminal;
+    public static bool UseJson(LoggingOptions options, bool streamIsTerminal) =>
+        options.Json ?? !streamIsTerminal;
 
-    public static Logger Create(LoggingOptions options, bool standardErrorIsTerminal)
+    public static Logger Create(LoggingOptions options, LogStream stream, bool streamIsTerminal)
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(ToSerilog(options.MinimumLevel))
@@ -24,12 +35,14 @@ internal static class LoggerSetup
             .MinimumLevel.Override("Quartz", LogEventLevel.Information)
             .Enrich.FromLogContext();
 
-        return (UseJson(options, standardErrorIsTerminal)
-                ? configuration.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose)
+        // null: every level to standard output; Verbose: every level to standard error.
+        LogEventLevel? standardErrorFrom = stream == LogStream.StandardError ? LogEventLevel.Verbose : null;
+        return (UseJson(options, streamIsTerminal)
+                ? configuration.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: standardErrorFrom)
                 : configuration.WriteTo.Console(
                     outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}",
                     formatProvider: System.Globalization.CultureInfo.InvariantCulture,
-                    standardErrorFromLevel: LogEventLevel.Verbose))
+                    standardErrorFromLevel: standardErrorFrom))
             .CreateLogger();
     }
 

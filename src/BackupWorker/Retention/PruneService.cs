@@ -2,6 +2,7 @@ using BackupDr.BackupWorker.Scheduling;
 using BackupDr.Repository.Audit;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Drills;
 using BackupDr.Repository.Filestore;
 using BackupDr.Repository.Retention;
 using Microsoft.Extensions.Logging;
@@ -57,10 +58,19 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
             WorkerSchedule.Zone(options.Scheduler));
         var orphans = await BackupDeletion.FindOrphansAsync(store, target.Name, time, cancellationToken);
         var deleted = new List<DeletedBackup>();
+        var heldMeanwhile = new HashSet<string>(StringComparer.Ordinal);
         if (apply)
         {
             foreach (var decision in plan.Deleted)
             {
+                // A drill that opened since the plan was read holds its backup: asked again right before each deletion.
+                if (drills is not null && await drills.InOpenDrillAsync(store, target.Name, decision.BackupId, cancellationToken))
+                {
+                    LogHeldByNewDrill(logger, target.Name, decision.BackupId);
+                    heldMeanwhile.Add(decision.BackupId);
+                    continue;
+                }
+
                 await audit!.AppendAsync(
                     new AuditEntry(AuditEventKind.BackupPruned, target.Name, decision.BackupId, new Dictionary<string, string>
                     {
@@ -80,6 +90,17 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
                 deleted.Add(gone);
             }
 
+            foreach (var swept in await DrillLease.SweepExpiredAsync(store, target.Name, time, cancellationToken))
+            {
+                LogLeaseSwept(logger, target.Name, swept.Value);
+            }
+
+            plan = plan with
+            {
+                Decisions = plan.Decisions
+                    .Select(d => heldMeanwhile.Contains(d.BackupId) ? d with { Keep = true, Reasons = ["used by an open drill (opened after the plan was made)"] } : d)
+                    .ToList(),
+            };
         }
 
         // The filestore garbage collection runs after the expired manifests are gone, so that packs only they referenced
@@ -101,6 +122,12 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
         LogPlanned(logger, target.Name, kept, expired, orphans.Count, apply);
         return new PruneReport(plan, orphans, deleted, apply, garbage, skipped);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: backup {BackupId} kept: a drill opened on it after the plan was made")]
+    private static partial void LogHeldByNewDrill(ILogger logger, string target, string backupId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: deleted the expired lease {Key} of a drill that died")]
+    private static partial void LogLeaseSwept(ILogger logger, string target, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prune of {Target}: garbage collection skipped this time: {Reason}")]
     private static partial void LogGarbageSkipped(ILogger logger, string target, string reason);

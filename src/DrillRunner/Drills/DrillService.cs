@@ -14,7 +14,12 @@ namespace BackupDr.DrillRunner.Drills;
 
 /// <summary>A drill to run: the target, its tier, and which backup (<c>latest</c>, <c>sample</c> or a backup id).</summary>
 /// <param name="Random">The draw for <c>sample</c>; null uses <see cref="Random.Shared"/>.</param>
-internal sealed record DrillRequest(TargetOptions Target, string TierName, TierOptions Tier, string BackupReference, Random? Random = null);
+/// <param name="Owner">Who runs the drill, as its lease names it (a worker replica's instance id; <c>backupdr drill</c>).</param>
+internal sealed record DrillRequest(
+    TargetOptions Target, string TierName, TierOptions Tier, string BackupReference, Random? Random = null, string Owner = "backupdr drill");
+
+/// <summary>The chosen backup was deleted (by a prune that had not seen the drill's lease yet) before the drill announced itself.</summary>
+internal sealed class DrillBackupGoneException(string message) : Exception(message);
 
 /// <summary>Follows a drill as it runs (the terminal display, the worker's logs, tests).</summary>
 internal interface IDrillObserver
@@ -62,12 +67,26 @@ internal sealed partial class DrillService(
         var start = time.GetTimestamp();
         var drillId = BackupId.New(time).Value;
         var target = request.Target;
+
+        // Every log event of this drill carries its id, and its backup's once chosen (the worker's job scope adds the target).
+        using var drillScope = logger.BeginScope(new Dictionary<string, object> { ["DrillId"] = drillId });
         var backups = await BackupCatalog.ListAsync(repository.Store, target.Name, cancellationToken);
         var (manifest, selection, reason) = await SelectAsync(repository, request, backups, startedAt, cancellationToken);
         var manifestSha256 = await BackupCatalog.ManifestSha256Async(repository.Store, manifest, cancellationToken);
         var major = manifest.Source.ServerVersionNum / 10000;
+        using var backupScope = logger.BeginScope(new Dictionary<string, object> { ["BackupId"] = manifest.BackupId });
         LogStarting(logger, drillId, target.Name, manifest.BackupId, reason);
         observer?.BackupChosen(target.Name, manifest.BackupId);
+
+        // The lease tells retention everywhere (other replicas, a prune run by hand) that this backup is being restored;
+        // it is deleted when this method ends, after the record. A prune that listed the leases before this one existed
+        // may have deleted the backup meanwhile: the manifest is looked at again once the lease is visible.
+        await using var lease = await DrillLease.OpenAsync(repository.Store, target.Name, drillId, manifest.BackupId, request.Owner, time, cancellationToken);
+        if (await repository.Store.StatAsync(RepositoryLayout.Manifest(target.Name, BackupId.Parse(manifest.BackupId)), cancellationToken) is null)
+        {
+            throw new DrillBackupGoneException(
+                $"backup {target.Name}/{manifest.BackupId} was deleted by retention as drill {drillId} started; nothing was restored; run the drill again");
+        }
 
         var phases = new PhaseClock(time, observer, start);
         var probes = new List<ProbeRecord>();

@@ -41,6 +41,12 @@ internal interface IProbe
     Task<ProbeResult> RunAsync(ProbeContext context, CancellationToken cancellationToken);
 }
 
+/// <summary>A probe bound to what it runs against: its name, whether it is critical, and the check itself.</summary>
+internal sealed record ProbeStep(string Name, bool Critical, Func<CancellationToken, Task<ProbeResult>> RunAsync)
+{
+    public static ProbeStep Of(IProbe probe, ProbeContext context) => new(probe.Name, probe.Critical, token => probe.RunAsync(context, token));
+}
+
 /// <summary>The probes' records, and when the last critical probe passed (null when one failed or none ran).</summary>
 internal sealed record ProbeRun(IReadOnlyList<ProbeRecord> Records, long? CriticalPassedAt)
 {
@@ -61,8 +67,12 @@ internal sealed record ProbeRun(IReadOnlyList<ProbeRecord> Records, long? Critic
 /// </summary>
 internal sealed class ProbeRunner(TimeProvider time)
 {
-    public async Task<ProbeRun> RunAsync(
-        IReadOnlyList<IProbe> probes, ProbeContext context, Action<ProbeRecord>? completed, CancellationToken cancellationToken)
+    public Task<ProbeRun> RunAsync(
+        IReadOnlyList<IProbe> probes, ProbeContext context, Action<ProbeRecord>? completed, CancellationToken cancellationToken) =>
+        RunAsync([.. probes.Select(p => ProbeStep.Of(p, context))], completed, cancellationToken);
+
+    /// <summary>Runs bound probes (the drill's, or the alert canary's probe that fails on purpose).</summary>
+    public async Task<ProbeRun> RunAsync(IReadOnlyList<ProbeStep> probes, Action<ProbeRecord>? completed, CancellationToken cancellationToken)
     {
         var ordered = probes.OrderByDescending(p => p.Critical).ToList();
         var report = new object();
@@ -73,7 +83,7 @@ internal sealed class ProbeRunner(TimeProvider time)
             ProbeResult result;
             try
             {
-                result = await probe.RunAsync(context, cancellationToken);
+                result = await probe.RunAsync(cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

@@ -12,6 +12,9 @@ internal enum AlertState
     Reminder,
     Resolved,
     Test,
+
+    /// <summary>The monthly canary: a real rule's alert about a drill that failed on purpose.</summary>
+    Canary,
 }
 
 /// <summary>
@@ -41,6 +44,7 @@ internal sealed record AlertMessage(
         AlertState.Resolved => $"[BackupDr] RESOLVED {Tenant}/{Environment} {Target}: {RuleTitle(Rule)}",
         AlertState.Reminder => $"[BackupDr] STILL FIRING {Tenant}/{Environment} {Target}: {RuleTitle(Rule)}",
         AlertState.Test => "[BackupDr] TEST alert: on-call notifications work",
+        AlertState.Canary => $"[BackupDr] CANARY (failed on purpose, nothing to fix) {Tenant}/{Environment} {Target}: {RuleTitle(Rule)}",
         _ => $"[BackupDr] FIRING {Tenant}/{Environment} {Target}: {RuleTitle(Rule)}",
     };
 
@@ -82,7 +86,7 @@ internal sealed record AlertMessage(
         var colour = State switch
         {
             AlertState.Resolved => "#1a7f37",
-            AlertState.Test => "#0969da",
+            AlertState.Test or AlertState.Canary => "#0969da",
             _ => "#cf222e",
         };
         var html = new StringBuilder();

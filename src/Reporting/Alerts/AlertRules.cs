@@ -35,7 +35,7 @@ internal static class AlertRules
             verdicts.Add(BackupMissing(state, tier, lastHeartbeat, heartbeatEvery, now));
             if (state.LatestDrill is { } drill)
             {
-                verdicts.AddRange(DrillRules(state.Target, drill));
+                verdicts.AddRange(Drill(state.Target, drill));
                 verdicts.Add(SandboxCleanup(state.Target, drill.Sandbox.CleanupError, drill.CompletedAt));
             }
         }
@@ -91,8 +91,11 @@ internal static class AlertRules
         return Verdict(target, AlertRule.BackupMissing, true, summary, details, action, latest is { } since ? since + tier.Rpo : now);
     }
 
-    private static IEnumerable<RuleVerdict> DrillRules(TargetOptions target, DrillRecord drill)
+    /// <summary>Drill failed or partially failed, RTO missed, RPO missed, from one drill record (the alert canary uses it too).</summary>
+    public static IEnumerable<RuleVerdict> Drill(TargetOptions target, DrillRecord drill)
     {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(drill);
         var failed = drill.Outcome != DrillOutcome.Passed;
         var reasons = string.Join(Environment.NewLine, drill.Reasons.Prepend(drill.Error ?? "").Where(r => r.Length > 0));
         yield return Verdict(target, AlertRule.DrillFailed, failed,

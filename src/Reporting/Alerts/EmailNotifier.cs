@@ -27,7 +27,7 @@ internal sealed class EmailNotifier(EmailOptions options) : INotifier
         mail.Subject = message.Subject;
         mail.Date = message.At;
         var thread = $"{message.IncidentId}@backupdr";
-        if (message.State is AlertState.Firing or AlertState.Test)
+        if (message.State is AlertState.Firing or AlertState.Test or AlertState.Canary)
         {
             mail.MessageId = thread;
         }

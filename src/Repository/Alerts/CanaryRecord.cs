@@ -10,7 +10,7 @@ internal enum CanaryKind
     /// <summary><c>backupdr alert test</c>, run by a person.</summary>
     Manual,
 
-    /// <summary>The monthly scheduled canary: a deliberately failing probe whose alert must leave.</summary>
+    /// <summary>The monthly scheduled canary: the drill rule's alert for a drill whose probe failed on purpose.</summary>
     Scheduled,
 }
 
@@ -32,6 +32,13 @@ internal sealed record CanaryRecord
     public required DateTimeOffset At { get; init; }
     public required CanaryKind Kind { get; init; }
     public required string Host { get; init; }
+
+    /// <summary>The rule whose alert was sent (<see cref="AlertRule.Test"/> for <c>alert test</c>); absent in older records.</summary>
+    public AlertRule? Rule { get; init; }
+
+    /// <summary>What raised the alert: for the scheduled canary, the drill, its failing probe and its outcome.</summary>
+    public string? Evidence { get; init; }
+
     public required IReadOnlyList<CanaryDelivery> Deliveries { get; init; }
 
     /// <summary>True when every configured notifier delivered (and at least one is configured).</summary>

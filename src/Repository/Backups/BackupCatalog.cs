@@ -1,3 +1,4 @@
+using System.Buffers;
 using BackupDr.Repository.Crypto;
 using BackupDr.Repository.Integrity;
 using BackupDr.Repository.Storage;
@@ -118,16 +119,25 @@ internal static class BackupCatalog
     {
         await using var stream = await store.OpenReadAsync(key, cancellationToken);
         using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                throw new CorruptObjectException(key.Value, $"larger than {maxBytes} bytes: not {what}");
-            }
 
-            buffer.Write(chunk, 0, read);
+        // Pooled: the report reads tens of thousands of these, and a fresh 80 KiB chunk each was zeroed memory and GC work.
+        var chunk = ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    throw new CorruptObjectException(key.Value, $"larger than {maxBytes} bytes: not {what}");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();

@@ -9,6 +9,7 @@ namespace BackupDr.Repository.Backups;
 /// targets/&lt;target&gt;/backups/&lt;backup-id&gt;/manifest.json            written last: the backup exists iff it does
 /// targets/&lt;target&gt;/backups/&lt;backup-id&gt;/database.dump.zst.aesgcm   the pg_dump stream, zstd, AES-256-GCM segments
 /// targets/&lt;target&gt;/drills/&lt;drill-id&gt;.json                         a sealed drill record (Drills/DrillRecord)
+/// targets/&lt;target&gt;/drills/open/&lt;drill-id&gt;.json                    a running drill's lease (Drills/DrillLease)
 /// </code>
 /// </summary>
 internal static class RepositoryLayout

@@ -88,7 +88,8 @@ internal sealed class RepositoryLock : IAsyncDisposable
             throw;
         }
 
-        held._refreshing = held.RefreshLoopAsync();
+        // Retried at the next interval; EnsureHeld refuses to commit, naming the last error, if they keep failing.
+        held._refreshing = PeriodicRewrite.RunAsync(RefreshInterval, time, held.WriteAsync, failure => held._refreshFailure = failure ?? held._refreshFailure, held._stopRefresh.Token);
         return held;
     }
 
@@ -118,26 +119,5 @@ internal sealed class RepositoryLock : IAsyncDisposable
         using var content = new MemoryStream(_document, writable: false);
         await _store.PutAsync(Key, content, PutOptions.Default, cancellationToken);
         _lastWritten = written;
-    }
-
-    private async Task RefreshLoopAsync()
-    {
-        while (!_stopRefresh.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(RefreshInterval, _time, _stopRefresh.Token);
-                await WriteAsync(_stopRefresh.Token);
-            }
-            catch (OperationCanceledException) when (_stopRefresh.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (StorageException e)
-            {
-                // Retried at the next interval; EnsureHeld refuses to commit, naming this error, if they keep failing.
-                _refreshFailure = e.Message;
-            }
-        }
     }
 }

@@ -6,7 +6,7 @@ using BackupDr.TestSupport;
 namespace BackupDr.IntegrationTests.Worker;
 
 /// <summary>
-/// One real <c>backupdr run</c> process: its JSON log lines (standard error) collected as they come, its HTTP port,
+/// One real <c>backupdr run</c> process: its JSON log lines (standard output) collected as they come, its HTTP port,
 /// and ways to wait on what it logs or serves. Every wait is on an observable condition, bounded by a timeout.
 /// </summary>
 internal sealed class WorkerProcess : IAsyncDisposable
@@ -14,7 +14,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly Task _reading;
-    private readonly Task<string> _output;
+    private readonly Task<string> _error;
     private readonly HttpClient _http;
 
     private WorkerProcess(Process process, int port)
@@ -24,12 +24,12 @@ internal sealed class WorkerProcess : IAsyncDisposable
         _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
         _reading = Task.Run(async () =>
         {
-            while (await process.StandardError.ReadLineAsync() is { } line)
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
             {
                 _lines.Enqueue(line);
             }
         });
-        _output = process.StandardOutput.ReadToEndAsync();
+        _error = process.StandardError.ReadToEndAsync();
     }
 
     public int Port { get; }
@@ -38,7 +38,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public IReadOnlyCollection<string> Lines => _lines;
 
-    public string Log => string.Join('\n', _lines);
+    /// <summary>Standard output so far: the log lines, and at the end the command's result line.</summary>
+    public string Log => string.Join('\n', _lines) + (_error.IsCompletedSuccessfully && _error.Result.Length > 0 ? "\nstderr: " + _error.Result : "");
 
     public static WorkerProcess Start(string configPath, IReadOnlyDictionary<string, string> variables)
     {
@@ -48,7 +49,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             ["BackupDr__Http__Port"] = port.ToString(CultureInfo.InvariantCulture),
             ["BackupDr__Logging__Json"] = "true",
         };
-        return new WorkerProcess(CliHarness.Start(all, "run", "--config", configPath), port);
+        return new WorkerProcess(CliHarness.Start(all, "run", "--json", "--config", configPath), port);
     }
 
     /// <summary>Waits until a log line satisfies <paramref name="predicate"/> and returns it; fails if the process exits first.</summary>
@@ -101,8 +102,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public void KillHard() => _process.Kill(entireProcessTree: false);
 
-    /// <summary>Waits for the exit within <paramref name="timeout"/>; returns the exit code and standard output.</summary>
-    public async Task<(int ExitCode, string Output)> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Waits for the exit within <paramref name="timeout"/>; returns the exit code and standard error (empty after a clean run).</summary>
+    public async Task<(int ExitCode, string Error)> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
@@ -116,7 +117,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
 
         await _reading;
-        return (_process.ExitCode, await _output);
+        return (_process.ExitCode, await _error);
     }
 
     public async ValueTask DisposeAsync()

@@ -27,7 +27,7 @@ public sealed class ReportBuilderTests : IAsyncLifetime, IDisposable
     public async ValueTask InitializeAsync()
     {
         _fleet = await SyntheticFleet.WriteAsync(_store, _masterKey, 40, Month, 12, TestContext.Current.CancellationToken);
-        var inputs = await ReportSource.LoadAsync(_store, _masterKey, Start, End, TestContext.Current.CancellationToken);
+        var inputs = await ReportSource.LoadAsync(_store, _masterKey, [.. _fleet.Select(t => t.Name)], Start, End, TestContext.Current.CancellationToken);
         _report = ReportBuilder.Build(Options(_fleet), inputs, Month, Now, "memory://fleet");
     }
 
