@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using k8s;
 using Microsoft.Extensions.Logging;
@@ -103,10 +104,15 @@ internal sealed partial class PortForwardBridge : IAsyncDisposable
         using (webSocket)
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var clientClosed = new StrongBox<bool>();
             var fromPod = PodToClientAsync(webSocket, socket, linked.Token);
-            var toPod = ClientToPodAsync(socket, webSocket, linked.Token);
+            var toPod = ClientToPodAsync(socket, webSocket, clientClosed, linked.Token);
             var first = await Task.WhenAny(fromPod, toPod);
-            if (first.Exception?.InnerException is { } error and not OperationCanceledException && !cancellationToken.IsCancellationRequested)
+
+            // Once the client has closed its side, the pod side may hang up without finishing the close handshake:
+            // that is the end of a connection, not a break.
+            if (first.Exception?.InnerException is { } error and not OperationCanceledException && !cancellationToken.IsCancellationRequested
+                && !(first == fromPod && Volatile.Read(ref clientClosed.Value)))
             {
                 Fail($"port-forward to {_namespace}/{_pod}:{_port} broke: {error.Message}", error);
             }
@@ -180,7 +186,7 @@ internal sealed partial class PortForwardBridge : IAsyncDisposable
         }
     }
 
-    private static async Task ClientToPodAsync(Socket socket, WebSocket webSocket, CancellationToken cancellationToken)
+    private static async Task ClientToPodAsync(Socket socket, WebSocket webSocket, StrongBox<bool> clientClosed, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes + 1);
         try
@@ -192,6 +198,7 @@ internal sealed partial class PortForwardBridge : IAsyncDisposable
                 if (read == 0)
                 {
                     // The client closed: end the stream to the pod (the API server closes the pod side).
+                    Volatile.Write(ref clientClosed.Value, true);
                     await webSocket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "client closed", cancellationToken);
                     return;
                 }
