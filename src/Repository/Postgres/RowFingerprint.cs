@@ -12,7 +12,7 @@ namespace BackupDr.Repository.Postgres;
 /// </summary>
 internal sealed class RowFingerprint
 {
-    private byte[] _carry = new byte[1 << 16];
+    private byte[] _carry = [];
     private int _carryLength;
     private bool _ended;
     private ulong _low;
