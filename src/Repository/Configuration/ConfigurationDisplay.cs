@@ -50,7 +50,7 @@ public static class ConfigurationDisplay
                 },
                 ["Blackouts"] = Strings(t.Value.Blackouts),
             }))),
-            ["Targets"] = new JsonArray(options.Targets.Select(t => (JsonNode)new JsonObject
+            ["Targets"] = new JsonArray(options.Targets.Select(t => (JsonNode)WithPitr(t, new JsonObject
             {
                 ["Name"] = t.Name,
                 ["Tenant"] = t.Tenant,
@@ -86,7 +86,7 @@ public static class ConfigurationDisplay
                         : null,
                 },
                 ["Blackouts"] = Strings(t.Blackouts),
-            }).ToArray()),
+            })).ToArray()),
             ["Filestore"] = new JsonObject
             {
                 ["PackTargetSizeBytes"] = options.Filestore.PackTargetSizeBytes,
@@ -156,4 +156,23 @@ public static class ConfigurationDisplay
     };
 
     private static JsonArray Strings(IReadOnlyList<string> values) => new(values.Select(v => (JsonNode)v).ToArray());
+
+    /// <summary>Adds the Pitr section only when it is enabled, so targets without it display as before.</summary>
+    private static JsonObject WithPitr(TargetOptions target, JsonObject display)
+    {
+        if (target.Pitr.Enabled)
+        {
+            display["Pitr"] = new JsonObject
+            {
+                ["Enabled"] = true,
+                ["SlotName"] = target.Pitr.EffectiveSlotName(target.Name),
+                ["BaseBackupSchedule"] = target.Pitr.BaseBackupSchedule,
+                ["FlushInterval"] = target.Pitr.FlushInterval.ToString("c"),
+                ["MaxSlotRetainedBytes"] = target.Pitr.MaxSlotRetainedBytes,
+                ["RecoveryTimeout"] = target.Pitr.RecoveryTimeout.ToString("c"),
+            };
+        }
+
+        return display;
+    }
 }
