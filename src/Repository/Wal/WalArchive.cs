@@ -101,6 +101,35 @@ internal sealed class WalArchive(IObjectStore store, string target, DataKey walK
     }
 
     /// <summary>
+    /// The object to serve for one WAL file name (a whole segment, else the newest partial; a history file), listing
+    /// only that name's keys: recovery asks for one file at a time, and the archive may hold years of them.
+    /// </summary>
+    public async Task<ArchivedWal?> FindAsync(string fileName, CancellationToken cancellationToken)
+    {
+        var isHistory = WalSegmentName.TryParseHistory(fileName, out _);
+        uint timeline;
+        try
+        {
+            timeline = TimelineOf(fileName, isHistory ? WalObjectKind.History : WalObjectKind.Segment);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+
+        var found = new List<ArchivedWal>();
+        await foreach (var info in Store.ListAsync($"{Prefix(Target)}{timeline:X8}/{fileName}.", cancellationToken))
+        {
+            if (TryParseKey(info.Key, info.SizeBytes, out var wal) && wal.FileName == fileName)
+            {
+                found.Add(wal);
+            }
+        }
+
+        return new WalListing(found, []).Find(fileName);
+    }
+
+    /// <summary>
     /// Opens the plaintext of an archived file: decrypted, decompressed, and checked against the SHA-256 and size in
     /// its key as it is read (read it to the end). Damage raises <see cref="CorruptObjectException"/>.
     /// </summary>
