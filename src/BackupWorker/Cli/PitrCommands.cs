@@ -181,7 +181,6 @@ internal sealed partial class BackupDrCli
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         var restorer = new PitrRestorer(invocation.Time, invocation.LoggerFactory.CreateLogger<PitrRestorer>());
         var result = await restorer.RestoreAsync(repository, target, recoveryTarget, dataDir, BuildWalFetchCommand(invocation), cancellationToken);
-        await using var cluster = result.Cluster;
         return invocation.Output.Success(
             new JsonObject
             {

@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
+using System.IO.Pipelines;
 using BackupDr.BackupWorker.Backups;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Compression;
@@ -46,27 +45,28 @@ internal sealed partial class BaseBackupService(TimeProvider time, ILogger<BaseB
         ManifestObject? tar = null;
         try
         {
-            string stderr;
+            BaseBackupLabel label;
             await using (var basebackup = RunningChildProcess.Start(new ChildProcessRequest(tool,
-                ["--pgdata=-", "--format=tar", "--wal-method=none", "--checkpoint=fast", "--no-manifest", "--verbose", "--no-password",
+                ["--pgdata=-", "--format=tar", "--wal-method=none", "--checkpoint=fast", "--no-password",
                  "--label=backupdr " + backupId.Value])
             {
                 Environment = new Dictionary<string, string?>(PostgresToolEnvironment.From(target.ConnectionString)) { ["PGAPPNAME"] = "backupdr-pg_basebackup" },
             }))
             {
+                Task<BaseBackupLabel>? reading = null;
                 tar = await BackupObjects.WriteAsync(repository.Store, tarKey, BaseBackups.TarObjectName, Codec.Zstd, dataKey, TarCompression,
                     async (sink, token) =>
                     {
-                        await basebackup.StandardOutput.CopyToAsync(sink, 1 << 20, token);
+                        var inspected = new Pipe(new PipeOptions(pauseWriterThreshold: 16 << 20, resumeWriterThreshold: 8 << 20, useSynchronizationContext: false));
+                        reading = BaseBackupLabel.ReadAsync(inspected.Reader, token);
+                        await CopyAsync(basebackup.StandardOutput, sink, inspected.Writer, token);
                         await basebackup.WaitForSuccessAsync(token);
                     },
                     cancellationToken);
-                stderr = basebackup.StandardErrorTail;
+                label = await reading!;
             }
 
-            var start = Position(stderr, StartPattern(), "start point");
-            var end = Position(stderr, EndPattern(), "end point");
-            var timeline = uint.Parse(StartPattern().Match(stderr).Groups["tli"].Value, CultureInfo.InvariantCulture);
+            var (start, end, timeline) = (label.Start, label.End, label.Timeline);
 
             // The copy is consistent once recovery passed the end LSN, which pg_basebackup reported before it exited:
             // the source's clock read now lies after it, so it is a safe earliest moment to restore to.
@@ -75,7 +75,7 @@ internal sealed partial class BaseBackupService(TimeProvider time, ILogger<BaseB
             {
                 await connection.OpenAsync(cancellationToken);
                 await using var now = new NpgsqlCommand("SELECT clock_timestamp()", connection);
-                consistentAt = (DateTimeOffset)(await now.ExecuteScalarAsync(cancellationToken))!;
+                consistentAt = new DateTimeOffset((DateTime)(await now.ExecuteScalarAsync(cancellationToken))!);
             }
 
             var manifest = new BackupManifest
@@ -137,19 +137,31 @@ internal sealed partial class BaseBackupService(TimeProvider time, ILogger<BaseB
             builder.Host ?? "", builder.Port, builder.Username);
     }
 
-    private static Lsn Position(string stderr, Regex pattern, string what)
+    /// <summary>Copies pg_basebackup's tar to the upload and to the label reader; the reader's pipe is always completed.</summary>
+    private static async Task CopyAsync(Stream tar, Stream sink, PipeWriter inspected, CancellationToken cancellationToken)
     {
-        var match = pattern.Match(stderr);
-        return match.Success
-            ? Lsn.Parse(match.Groups["lsn"].Value)
-            : throw new InvalidOperationException($"pg_basebackup did not report its write-ahead log {what}; its output ends with: {stderr.Trim()}");
+        try
+        {
+            var buffer = new byte[1 << 20];
+            int read;
+            while ((read = await tar.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await sink.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                var flushed = await inspected.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                if (flushed.IsCompleted)
+                {
+                    throw new InvalidDataException("the base backup's tar could not be read for its backup_label");
+                }
+            }
+
+            await inspected.CompleteAsync();
+        }
+        catch (Exception e)
+        {
+            await inspected.CompleteAsync(e);
+            throw;
+        }
     }
-
-    [GeneratedRegex(@"write-ahead log start point: (?<lsn>[0-9A-F]+/[0-9A-F]+) on timeline (?<tli>\d+)")]
-    private static partial Regex StartPattern();
-
-    [GeneratedRegex(@"write-ahead log end point: (?<lsn>[0-9A-F]+/[0-9A-F]+)")]
-    private static partial Regex EndPattern();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "PITR base backup of {Target} started: {BackupId}")]
     private static partial void LogStarting(ILogger logger, string target, string backupId);

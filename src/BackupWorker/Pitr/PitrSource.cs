@@ -77,6 +77,11 @@ internal sealed class PitrSource : IAsyncDisposable
         {
             return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
         }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateObject)
+        {
+            // Created meanwhile by the base backup or the archiver (both ensure it): it exists, which is all we need.
+            return false;
+        }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
             throw new InvalidOperationException(

@@ -86,6 +86,10 @@ internal sealed partial class PitrRestorer(TimeProvider time, ILogger<PitrRestor
             StartTimeout = target.Pitr.RecoveryTimeout,
             TimeProvider = time,
             Environment = fetch.Environment,
+
+            // The restored server outlives this call (the operator's runbook or the drill's probes use it); the owner
+            // stops and deletes it with DestroyAsync.
+            Persistent = true,
         };
         var tarEntry = chosen.Object(BaseBackups.TarObjectName);
         var cluster = await PostgresCluster.AdoptAsync(chosen.Source.ServerVersionNum / 10000, dataRoot, options, async (data, root, token) =>
