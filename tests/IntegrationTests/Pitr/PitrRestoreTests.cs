@@ -46,6 +46,105 @@ public sealed class PitrRestoreTests
         replayed.ShouldBeLessThan(moment);
     }
 
+    [Fact]
+    public async Task Archiver_RestartedAfterWritesWhileDown_ArchiveHasNoGapAndLatestRestoreHasEveryRow()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        scenario.StartArchiver();
+        await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        await scenario.InsertMoveAsync("while streaming", cancellationToken);
+        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+        await scenario.StopArchiverAsync();
+
+        // The worker is down: the slot keeps this WAL on the source, including whole segments switched meanwhile.
+        var whileDown = await scenario.CurrentWalFileAsync(cancellationToken);
+        for (var i = 0; i < 3; i++)
+        {
+            await scenario.InsertMoveAsync($"while down {i}", cancellationToken);
+            await scenario.SwitchWalAsync(cancellationToken);
+        }
+
+        var last = await scenario.InsertMoveAsync("after the restart", cancellationToken);
+        scenario.StartArchiver();
+        await scenario.WaitUntilArchivedAsync(whileDown, cancellationToken);
+        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+
+        var verify = await scenario.RunJsonAsync("verify", "--target", PitrScenario.Target, "--wal");
+        verify["gaps"]!.AsArray().ShouldBeEmpty();
+        verify["segmentsChecked"]!.GetValue<ulong>().ShouldBeGreaterThanOrEqualTo(4UL);
+
+        var restore = await scenario.RunJsonAsync("restore", "--target", PitrScenario.Target, "--latest", "--data-dir", scenario.NewDataDirectory());
+        var restored = await scenario.OpenRestoredAsync(restore, cancellationToken);
+        var ids = await PitrScenario.MoveIdsAsync(restored.ConnectionString("acme").ConnectionString, cancellationToken);
+        ids.ShouldBe(await PitrScenario.MoveIdsAsync(scenario.AdminConnectionString, cancellationToken));
+        ids.ShouldContain(last.Id);
+    }
+
+    [Fact]
+    public async Task MissingSegment_VerifyNamesTheGapAndRestoreAfterItIsRefused()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        scenario.StartArchiver();
+        await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        var files = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            await scenario.InsertMoveAsync($"move {i}", cancellationToken);
+            files.Add(await scenario.CurrentWalFileAsync(cancellationToken));
+            await scenario.SwitchWalAsync(cancellationToken);
+        }
+
+        await scenario.InsertMoveAsync("last", cancellationToken);
+        var end = await scenario.SourceNowAsync(cancellationToken);
+        await scenario.WaitUntilCoveredAsync(end, cancellationToken);
+        (await scenario.RunJsonAsync("verify", "--target", PitrScenario.Target, "--wal"))["gaps"]!.AsArray().ShouldBeEmpty();
+
+        var lost = files[1];
+        using (var repository = await scenario.OpenRepositoryAsync(cancellationToken))
+        {
+            var keys = new List<string>();
+            await foreach (var entry in repository.Store.ListAsync($"targets/{PitrScenario.Target}/wal/", cancellationToken))
+            {
+                keys.Add(entry.Key.Value);
+            }
+
+            var key = keys.Single(k => k.Contains("/" + lost + ".", StringComparison.Ordinal));
+            await repository.Store.DeleteAsync(Repository.Storage.ObjectKey.Parse(key), cancellationToken);
+        }
+
+        var verify = await scenario.RunAsync("verify", "--target", PitrScenario.Target, "--wal", "--json");
+        verify.ExitCode.ShouldBe(1, verify.ToString());
+        verify.Json["error"]!.GetValue<string>().ShouldContain(lost);
+        verify.Json["gaps"]!.AsArray().ShouldHaveSingleItem()!["firstMissing"]!.GetValue<string>().ShouldBe(lost);
+
+        var restore = await scenario.RunAsync("restore", "--target", PitrScenario.Target, "--to-time", PitrScenario.Iso(end), "--data-dir", scenario.NewDataDirectory(), "--json");
+        restore.ExitCode.ShouldBe(2, restore.ToString());
+        restore.Json["error"]!.GetValue<string>().ShouldContain(lost);
+    }
+
+    [Fact]
+    public async Task RestoreToTime_OutsideTheArchivedRange_ErrorNamesTheRestorableRange()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        scenario.StartArchiver();
+        var beforeBase = await scenario.SourceNowAsync(cancellationToken);
+        var baseBackup = await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+        var status = await scenario.RunJsonAsync("pitr", "status", "--target", PitrScenario.Target);
+        var from = status["restorableFrom"]!.GetValue<DateTimeOffset>();
+        from.ShouldBe(baseBackup["recoveryPoint"]!.GetValue<DateTimeOffset>());
+
+        foreach (var moment in new[] { beforeBase, (await scenario.SourceNowAsync(cancellationToken)).AddHours(1) })
+        {
+            var result = await scenario.RunAsync("restore", "--target", PitrScenario.Target, "--to-time", PitrScenario.Iso(moment), "--data-dir", scenario.NewDataDirectory(), "--json");
+            result.ExitCode.ShouldBe(2, result.ToString());
+            result.Json["error"]!.GetValue<string>().ShouldContain("outside what 'acme-prod' can be restored to: " + from.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) + " .. ");
+        }
+    }
+
     /// <summary>The source's own answer: the moves whose commit time lies before the moment.</summary>
     private static async Task<IReadOnlyList<long>> ExpectedIdsAsync(PitrScenario scenario, DateTimeOffset moment, CancellationToken cancellationToken)
     {
