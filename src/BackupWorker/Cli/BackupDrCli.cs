@@ -131,7 +131,7 @@ internal sealed partial class BackupDrCli
         root.Subcommands.Add(WalFetchCommand());
 
         root.Subcommands.Add(Verb("drill", "Restore a backup into a sandbox, run the probes, record RTO and RPO",
-            DrillAsync, _drillTarget, _drillBackup));
+            DrillAsync, _drillTarget, _drillBackup, _drillPitr));
 
         var month = new Option<string>("--month")
         {

@@ -25,6 +25,11 @@ internal sealed partial class BackupDrCli
             throw new UsageException($"Sandbox:Kind {options.Sandbox.Kind}: only Local sandboxes exist today (Kubernetes arrives with issue [7]); nothing was done.");
         }
 
+        if (invocation.Parse.GetValue(_drillPitr))
+        {
+            return await PitrDrillAsync(invocation, cancellationToken);
+        }
+
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         await DrillComposition.SweepSandboxesAsync(options, invocation.Time, invocation.LoggerFactory, cancellationToken);
         using var http = new HttpClient();

@@ -35,6 +35,11 @@ internal sealed partial class BackupDrCli
 
     private readonly Option<bool> _verifyWal = new("--wal") { Description = "PITR: check the WAL chain for gaps from every base backup's start, and read every base backup and WAL object in full" };
 
+    private readonly Option<bool> _drillPitr = new("--pitr")
+    {
+        Description = "PITR: restore the whole cluster to now minus the flush interval (with --backup sample: a random moment of the restorable range), probe it, record the achieved RPO",
+    };
+
     private readonly Option<string> _pitrTarget = TargetOption(required: true);
     private readonly Option<string> _walFetchTarget = TargetOption(required: true);
     private readonly Option<string?> _walFetchKeyFile = new("--key-file") { Description = "The target's WAL key written by the restore (instead of the passphrase)", HelpName = "FILE" };
@@ -304,5 +309,28 @@ internal sealed partial class BackupDrCli
             .Concat(report.Foreign.Select(k => $"not a WAL object: {k.Value}"));
         return invocation.Output.Fail(ExitCodes.Failed,
             $"WAL archive of {target.Name} is broken; moments after the first gap cannot be restored: {string.Join("; ", problems)}", json);
+    }
+
+    private async Task<int> PitrDrillAsync(CommandInvocation invocation, CancellationToken cancellationToken)
+    {
+        var target = RequirePitrTarget(invocation, _drillTarget);
+        var options = invocation.Options;
+        var reference = invocation.Parse.GetValue(_drillBackup)!;
+        if (reference is not ("latest" or "sample"))
+        {
+            throw new UsageException("--pitr drills restore to a moment, not a backup: give --backup latest (now minus the flush interval) or sample (a random moment)");
+        }
+
+        using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
+        var service = new DrillRunner.Drills.PitrDrillService(
+            new PitrRestorer(invocation.Time, invocation.LoggerFactory.CreateLogger<PitrRestorer>()), invocation.Time,
+            invocation.LoggerFactory.CreateLogger<DrillRunner.Drills.PitrDrillService>());
+        var request = new DrillRunner.Drills.PitrDrillRequest(target, target.Tier, options.Tiers[target.Tier], reference == "sample",
+            BuildWalFetchCommand(invocation), options.Sandbox.WorkPath);
+        var record = await service.RunAsync(repository, request, new CliDrillObserver(_environment, target.Name), cancellationToken);
+        var json = JsonNode.Parse(Repository.Drills.DrillRecords.Serialize(record))!.AsObject();
+        var passed = record.Outcome == Repository.Drills.DrillOutcome.Passed;
+        return invocation.Output.Report(passed ? ExitCodes.Success : ExitCodes.Failed, json, DrillTable(record),
+            passed ? null : $"drill {record.DrillId} of {record.Target}: {record.Outcome}: {string.Join("; ", record.Reasons)}");
     }
 }

@@ -122,6 +122,39 @@ public sealed class PitrRestoreTests
         var restore = await scenario.RunAsync("restore", "--target", PitrScenario.Target, "--to-time", PitrScenario.Iso(end), "--data-dir", scenario.NewDataDirectory(), "--json");
         restore.ExitCode.ShouldBe(2, restore.ToString());
         restore.Json["error"]!.GetValue<string>().ShouldContain(lost);
+
+        var drill = await scenario.RunAsync("drill", "--target", PitrScenario.Target, "--pitr", "--json");
+        drill.ExitCode.ShouldBe(1, drill.ToString());
+        drill.Json["outcome"]!.GetValue<string>().ShouldBe("Failed");
+        drill.Json["error"]!.GetValue<string>().ShouldContain(lost);
+    }
+
+    [Fact]
+    public async Task Drill_PitrTarget_RestoresNowMinusFlushIntervalAndRecordsTheAchievedRpo()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        scenario.StartArchiver();
+        await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        (long Id, DateTimeOffset Committed) last = default;
+        for (var i = 0; i < 10; i++)
+        {
+            last = await scenario.InsertMoveAsync($"move {i}", cancellationToken);
+        }
+
+        // The drill asks for now minus the flush interval (1 s): wait until the archive covers a moment past that.
+        await scenario.WaitUntilCoveredAsync((await scenario.SourceNowAsync(cancellationToken)).AddSeconds(1), cancellationToken);
+        var drill = await scenario.RunAsync("drill", "--target", PitrScenario.Target, "--pitr", "--json");
+        var record = drill.Json;
+        record["schemaVersion"]!.GetValue<int>().ShouldBe(2);
+        record["selection"]!.GetValue<string>().ShouldBe("pitr");
+        var pitr = record["pitr"]!.AsObject();
+        pitr["choice"]!.GetValue<string>().ShouldBe("now-minus-flush-interval");
+        pitr["lastReplayedTransaction"]!.GetValue<DateTimeOffset>().ShouldBe(last.Committed);
+        var requested = pitr["requestedMoment"]!.GetValue<DateTimeOffset>();
+        record["rpo"]!["achievedSeconds"]!.GetValue<double>().ShouldBe(Math.Round((requested - last.Committed).TotalSeconds, 3), 0.002);
+        record["probes"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "fingerprints")!["status"]!.GetValue<string>().ShouldBe("Skipped");
+        drill.ExitCode.ShouldBe(0, drill.ToString());
     }
 
     [Fact]
