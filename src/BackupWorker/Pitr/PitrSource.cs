@@ -100,6 +100,19 @@ internal sealed class PitrSource : IAsyncDisposable
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>
+    /// Commits one empty transaction (an xid, nothing else) and returns a time read inside it. Recovery to a moment
+    /// needs a commit record at or after that moment to know it got there; on an idle source none would exist, so
+    /// every flush writes one. The returned time lies before the commit record's own time.
+    /// </summary>
+    public async Task<DateTimeOffset> HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT txid_current(), clock_timestamp()", _connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return reader.GetFieldValue<DateTimeOffset>(1);
+    }
+
     public async Task<SourcePosition> ReadPositionAsync(string slot, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(

@@ -133,6 +133,7 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
     {
         // Everything committed before `sample.At` lies below `sample.Current`; once the receiver has flushed that far
         // (the slot's restart position follows its flushes), reading the spool after it sees all of it.
+        var heartbeat = await source.HeartbeatAsync(cancellationToken);
         var sample = await source.ReadPositionAsync(slot, cancellationToken);
         var position = sample;
         var deadline = time.GetTimestamp();
@@ -177,7 +178,8 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
         if (reached)
         {
-            _coveredUntil = sample.At;
+            // Every moment up to the heartbeat has a commit record after it in the archive (the heartbeat's own).
+            _coveredUntil = heartbeat;
             _archivedLsn = sample.Current;
         }
         else

@@ -42,6 +42,12 @@ internal sealed partial class PitrDrillService(PitrRestorer restorer, TimeProvid
             ? (from + ((to - from) * (request.Random ?? Random.Shared).NextDouble()), "random-in-range")
             : (startedAt - target.Pitr.FlushInterval, "now-minus-flush-interval");
         LogStarting(logger, drillId, target.Name, moment);
+        if (choice != "random-in-range")
+        {
+            // A healthy archiver covers now minus the flush interval within about one more interval: wait that long
+            // (bounded) as an operator would; an archive that still lags then fails the drill (the RPO promise is broken).
+            range = await WaitForCoverageAsync(repository, target, bases, range, moment, cancellationToken);
+        }
 
         var phases = new PhaseClock(time, observer);
         var probes = new List<ProbeRecord>();
@@ -165,6 +171,20 @@ internal sealed partial class PitrDrillService(PitrRestorer restorer, TimeProvid
         ("fingerprints", "does not apply to a moment: there is no snapshot whose row fingerprints the copy must equal"),
         ("attachments", "does not apply: a point-in-time restore brings back the cluster, not the filestore"),
     ];
+
+    private async Task<RestorableRange> WaitForCoverageAsync(
+        BackupRepository repository, TargetOptions target, IReadOnlyList<BackupManifest> bases, RestorableRange range, DateTimeOffset moment, CancellationToken cancellationToken)
+    {
+        var waited = time.GetTimestamp();
+        var limit = (target.Pitr.FlushInterval * 2) + TimeSpan.FromSeconds(30);
+        while ((range.To is null || range.To < moment) && time.GetElapsedTime(waited) < limit)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250), time, cancellationToken);
+            range = PitrRestorer.Range(bases, await PitrStatus.ReadAsync(repository.Store, target.Name, cancellationToken));
+        }
+
+        return range;
+    }
 
     private static async Task<string> ManifestSha256Async(BackupRepository repository, BackupManifest manifest, CancellationToken cancellationToken)
     {

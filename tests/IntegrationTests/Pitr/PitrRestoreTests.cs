@@ -134,16 +134,19 @@ public sealed class PitrRestoreTests
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        await scenario.GenerateOdooAsync(cancellationToken);
         scenario.StartArchiver();
-        await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        var baseBackup = await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+
+        // Now minus the flush interval must lie after the base backup's consistent point: let the archive pass it first.
+        await scenario.WaitUntilCoveredAsync(baseBackup["recoveryPoint"]!.GetValue<DateTimeOffset>().AddSeconds(2), cancellationToken);
         (long Id, DateTimeOffset Committed) last = default;
         for (var i = 0; i < 10; i++)
         {
             last = await scenario.InsertMoveAsync($"move {i}", cancellationToken);
         }
 
-        // The drill asks for now minus the flush interval (1 s): wait until the archive covers a moment past that.
-        await scenario.WaitUntilCoveredAsync((await scenario.SourceNowAsync(cancellationToken)).AddSeconds(1), cancellationToken);
+        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
         var drill = await scenario.RunAsync("drill", "--target", PitrScenario.Target, "--pitr", "--json");
         var record = drill.Json;
         record["schemaVersion"]!.GetValue<int>().ShouldBe(2);
@@ -183,7 +186,7 @@ public sealed class PitrRestoreTests
     {
         await using var connection = new NpgsqlConnection(scenario.AdminConnectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT id FROM account_move WHERE pg_xact_commit_timestamp(xmin) < @moment ORDER BY id", connection);
+        await using var command = new NpgsqlCommand("SELECT id FROM pitr_move WHERE pg_xact_commit_timestamp(xmin) < @moment ORDER BY id", connection);
         command.Parameters.AddWithValue("moment", moment);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ids = new List<long>();

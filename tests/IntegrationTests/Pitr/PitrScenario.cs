@@ -63,7 +63,7 @@ internal sealed class PitrScenario : IAsyncDisposable
         await source.StartAsync(cancellationToken);
         await scenario.AdminAsync("postgres", $"CREATE ROLE {Role} LOGIN REPLICATION; CREATE DATABASE acme OWNER {Role}", cancellationToken);
         await scenario.SqlAsync(
-            "CREATE TABLE account_move (id bigserial PRIMARY KEY, name text NOT NULL, amount numeric(14,2) NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+            "CREATE TABLE pitr_move (id bigserial PRIMARY KEY, name text NOT NULL, amount numeric(14,2) NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
             cancellationToken);
 
         var passphraseFile = Path.Combine(folder, "passphrase");
@@ -89,6 +89,10 @@ internal sealed class PitrScenario : IAsyncDisposable
         (await scenario.RunAsync("repo", "init")).ExitCode.ShouldBe(0);
         return scenario;
     }
+
+    /// <summary>A small Odoo demo database in the target's database (for drills: neutralization and probes need Odoo's tables).</summary>
+    public Task GenerateOdooAsync(CancellationToken cancellationToken) =>
+        OdooDemo.DemoDatabase.GenerateAsync(SourceConnectionString, Path.Combine(Folder, "filestore"), 50, OdooDemo.DemoDatabase.DefaultSeed, cancellationToken);
 
     public TargetOptions LoadTarget() => LoadOptions().Targets[0];
 
@@ -146,10 +150,10 @@ internal sealed class PitrScenario : IAsyncDisposable
     {
         await using var connection = new NpgsqlConnection(SourceConnectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var insert = new NpgsqlCommand("INSERT INTO account_move (name, amount) VALUES (@name, 100.25) RETURNING id", connection);
+        await using var insert = new NpgsqlCommand("INSERT INTO pitr_move (name, amount) VALUES (@name, 100.25) RETURNING id", connection);
         insert.Parameters.AddWithValue("name", name);
         var id = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
-        await using var committed = new NpgsqlCommand("SELECT pg_xact_commit_timestamp(xmin) FROM account_move WHERE id = @id", connection);
+        await using var committed = new NpgsqlCommand("SELECT pg_xact_commit_timestamp(xmin) FROM pitr_move WHERE id = @id", connection);
         committed.Parameters.AddWithValue("id", id);
         return (id, new DateTimeOffset((DateTime)(await committed.ExecuteScalarAsync(cancellationToken))!));
     }
@@ -161,12 +165,12 @@ internal sealed class PitrScenario : IAsyncDisposable
     /// <summary>Closes the current WAL segment on the source (after writes: an idle segment is not switched).</summary>
     public Task SwitchWalAsync(CancellationToken cancellationToken) => AdminAsync("acme", "SELECT pg_switch_wal()", cancellationToken);
 
-    /// <summary>The ids of <c>account_move</c> in a database, ordered.</summary>
+    /// <summary>The ids of <c>pitr_move</c> in a database, ordered.</summary>
     public static async Task<IReadOnlyList<long>> MoveIdsAsync(string connectionString, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT id FROM account_move ORDER BY id", connection);
+        await using var command = new NpgsqlCommand("SELECT id FROM pitr_move ORDER BY id", connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ids = new List<long>();
         while (await reader.ReadAsync(cancellationToken))
