@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using BackupDr.DrillRunner.Neutralization;
 using BackupDr.DrillRunner.Probes;
 using BackupDr.DrillRunner.Restore;
-using BackupDr.Repository.Audit;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
@@ -149,19 +148,7 @@ internal sealed partial class PitrDrillService(PitrRestorer restorer, TimeProvid
             Pitr = new DrillPitrRecord(moment, choice, replayed, restored?.ReplayedLsn ?? "", restored?.Timeline ?? 0, range.From, range.To,
                 restored?.Chain.SegmentsChecked ?? 0),
         };
-        var key = await DrillRecords.WriteAsync(repository.Store, repository.MasterKey, record, cancellationToken);
-        using (var trail = new AuditTrail(repository.Store, repository.MasterKey, time))
-        {
-            await trail.AppendAsync(
-                new AuditEntry(AuditEventKind.DrillRecorded, target.Name, drillId, new Dictionary<string, string>
-                {
-                    ["record"] = key.Value,
-                    ["backupId"] = record.BackupId,
-                    ["outcome"] = outcome.ToString(),
-                }),
-                cancellationToken);
-        }
-
+        await DrillService.CommitAsync(repository, record, time, cancellationToken);
         LogFinished(logger, drillId, target.Name, outcome, rto.AchievedSeconds, rpo.AchievedSeconds);
         return DrillRecords.Seal(record, repository.MasterKey);
     }
