@@ -68,8 +68,14 @@ internal sealed partial class WorkerAlerts(
             states.Add(new TargetState(target, await LatestBackup.FindAsync(store, target.Name, cancellationToken), drills.Count > 0 ? drills[0].Record : null));
         }
 
-        return AlertRules.Evaluate(
-            options.Tiers, states, heartbeats.Select(h => (DateTimeOffset?)h.WrittenAt).Max(), options.Scheduler.HeartbeatInterval, time.GetUtcNow());
+        var verdicts = AlertRules.Evaluate(
+            options.Tiers, states, heartbeats.Select(h => (DateTimeOffset?)h.WrittenAt).Max(), options.Scheduler.HeartbeatInterval, time.GetUtcNow()).ToList();
+        foreach (var target in targets.Where(t => t.Pitr.Enabled))
+        {
+            verdicts.Add(AlertRules.PitrArchive(target, await Repository.Wal.PitrStatus.ReadAsync(store, target.Name, cancellationToken), time.GetUtcNow()));
+        }
+
+        return verdicts;
     }
 
     private async Task ApplyAsync(IReadOnlyList<RuleVerdict> verdicts, CancellationToken cancellationToken)

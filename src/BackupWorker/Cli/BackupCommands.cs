@@ -164,6 +164,11 @@ internal sealed partial class BackupDrCli
 
     private async Task<int> VerifyAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
+        if (invocation.Parse.GetValue(_verifyWal))
+        {
+            return await VerifyWalAsync(invocation, cancellationToken);
+        }
+
         var target = invocation.RequireTarget(_verifyTarget);
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         var manifest = await BackupCatalog.ResolveAsync(repository.Store, target.Name, invocation.Parse.GetValue(_verifyBackup)!, cancellationToken);
@@ -206,6 +211,11 @@ internal sealed partial class BackupDrCli
 
     private async Task<int> RestoreAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
+        if (IsPitrRestore(invocation.Parse))
+        {
+            return await PitrRestoreAsync(invocation, cancellationToken);
+        }
+
         var target = invocation.RequireTarget(_restoreTarget);
         var into = invocation.Parse.GetValue(_restoreInto);
         var filestoreInto = invocation.Parse.GetValue(_restoreFilestore);

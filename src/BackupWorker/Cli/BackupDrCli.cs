@@ -128,12 +128,15 @@ internal sealed partial class BackupDrCli
             Verb("passwd", "Change the repository passphrase without rewriting backups", RepoPasswdAsync, _newPassphraseFile)));
         root.Subcommands.Add(Verb("backup", "Take one backup of a target now and print its backup id", BackupAsync, _backupTarget));
         root.Subcommands.Add(Verb("list", "List backups and drills, newest first", ListAsync, _listTarget));
-        root.Subcommands.Add(Verb("verify", "Read every object of a backup and check checksums and decryption", VerifyAsync, _verifyTarget, _verifyBackup));
+        root.Subcommands.Add(Verb("verify", "Read every object of a backup and check checksums and decryption", VerifyAsync, _verifyTarget, _verifyBackup, _verifyWal));
         root.Subcommands.Add(Verb("restore", "Restore a backup: the incident runbook", RestoreAsync,
-            _restoreTarget, _restoreBackup, _restoreInto, _restoreFilestore, _restoreNeutralize, _restoreForce, _restoreJobs, _restoreNoCheck));
+            _restoreTarget, _restoreBackup, _restoreInto, _restoreFilestore, _restoreNeutralize, _restoreForce, _restoreJobs, _restoreNoCheck,
+            _restoreToTime, _restoreToLsn, _restoreLatest, _restoreDataDir));
+        root.Subcommands.Add(PitrGroup());
+        root.Subcommands.Add(WalFetchCommand());
 
         root.Subcommands.Add(Verb("drill", "Restore a backup into a sandbox, run the probes, record RTO and RPO",
-            DrillAsync, _drillTarget, _drillBackup));
+            DrillAsync, _drillTarget, _drillBackup, _drillPitr));
 
         var month = new Option<string>("--month")
         {

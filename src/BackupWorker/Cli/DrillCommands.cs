@@ -19,6 +19,11 @@ internal sealed partial class BackupDrCli
     {
         var target = invocation.RequireTarget(_drillTarget);
         var options = invocation.Options;
+        if (invocation.Parse.GetValue(_drillPitr))
+        {
+            return await PitrDrillAsync(invocation, cancellationToken);
+        }
+
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         await DrillComposition.SweepSandboxesAsync(options, invocation.Time, invocation.LoggerFactory, cancellationToken);
         using var http = new HttpClient();

@@ -3,6 +3,7 @@ using BackupDr.BackupWorker.Alerts;
 using BackupDr.BackupWorker.Backups;
 using BackupDr.BackupWorker.Drills;
 using BackupDr.BackupWorker.Metrics;
+using BackupDr.BackupWorker.Pitr;
 using BackupDr.BackupWorker.Retention;
 using BackupDr.BackupWorker.Scheduling;
 using BackupDr.Repository.Configuration;
@@ -60,6 +61,11 @@ internal static class WorkerHost
         builder.Services.AddHostedService<ScheduleRegistrar>();
         builder.Services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
         builder.Services.AddHostedService<HeartbeatService>();
+        if (options.Targets.Any(t => t.Pitr.Enabled))
+        {
+            builder.Services.AddSingleton<BaseBackupService>();
+            builder.Services.AddHostedService<PitrArchiverService>();
+        }
 
         var app = builder.Build();
         app.MapGet("/healthz", () => Results.Text("ok\n"));

@@ -76,7 +76,7 @@ internal sealed partial class JobRunner(BackupDrOptions options, WorkerMetrics m
     {
         switch (kind)
         {
-            case WorkerJobKind.Backup:
+            case WorkerJobKind.Backup or WorkerJobKind.BaseBackup:
                 metrics.BackupFailed(target);
                 break;
             case WorkerJobKind.Drill:

@@ -1,5 +1,6 @@
 using BackupDr.BackupWorker.Drills;
 using BackupDr.BackupWorker.Hosting;
+using BackupDr.BackupWorker.Pitr;
 using BackupDr.BackupWorker.Retention;
 using Quartz;
 
@@ -32,4 +33,12 @@ internal sealed class PruneJob(JobRunner runner, PruneService prune, RepositoryA
             using var audit = await repository.OpenAuditTrailAsync(time, token);
             await prune.ApplyAsync(await repository.OpenAsync(token), target, audit, token);
         }, cancellationToken);
+}
+
+[DisallowConcurrentExecution]
+internal sealed class BaseBackupJob(JobRunner runner, BaseBackupService service, RepositoryAccess repository) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default) =>
+        await runner.RunAsync(context, WorkerJobKind.BaseBackup,
+            async (target, _, token) => await service.BackupAsync(await repository.OpenAsync(token), target, token), cancellationToken);
 }

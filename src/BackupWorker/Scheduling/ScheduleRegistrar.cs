@@ -113,6 +113,7 @@ internal sealed partial class ScheduleRegistrar(
         {
             WorkerJobKind.Backup => typeof(BackupJob),
             WorkerJobKind.Drill => typeof(DrillJob),
+            WorkerJobKind.BaseBackup => typeof(BaseBackupJob),
             _ => typeof(PruneJob),
         };
         return JobBuilder.Create().OfType(type)

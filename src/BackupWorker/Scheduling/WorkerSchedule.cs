@@ -10,6 +10,9 @@ internal enum WorkerJobKind
     Backup,
     Drill,
     Prune,
+
+    /// <summary>A PITR base backup (Targets:N:Pitr:BaseBackupSchedule); runs in the backups execution group.</summary>
+    BaseBackup,
 }
 
 /// <summary>Names of the worker's jobs, triggers and execution groups in Quartz. One job per target and kind.</summary>
@@ -28,7 +31,7 @@ internal static class WorkerJobs
     /// <summary>The execution group whose limit caps how many jobs of the kind run at once.</summary>
     public static string ExecutionGroup(WorkerJobKind kind) => kind switch
     {
-        WorkerJobKind.Backup => "backups",
+        WorkerJobKind.Backup or WorkerJobKind.BaseBackup => "backups",
         WorkerJobKind.Drill => "drills",
         _ => "prune",
     };
@@ -95,6 +98,12 @@ internal static class WorkerSchedule
                     ? Cron(WorkerJobKind.Drill, target.Name, target.DrillSchedule, zone, calendar, MisfireAction.FireOnce)
                     : Every(target.Name, options.Tiers[target.Tier].DrillEvery, calendar, time);
                 planned.Add(new PlannedTrigger(WorkerJobKind.Drill, target.Name, drill, calendar));
+            }
+
+            if (target.Pitr.Enabled)
+            {
+                planned.Add(new PlannedTrigger(WorkerJobKind.BaseBackup, target.Name,
+                    Cron(WorkerJobKind.BaseBackup, target.Name, target.Pitr.BaseBackupSchedule, zone, null, MisfireAction.FireOnce), null));
             }
 
             planned.Add(new PlannedTrigger(WorkerJobKind.Prune, target.Name,

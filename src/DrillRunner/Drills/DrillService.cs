@@ -270,22 +270,27 @@ internal sealed partial class DrillService(
             Tools = new DrillTools(ProductVersion, pgRestoreVersion),
             Host = Environment.MachineName,
         };
-        var key = await DrillRecords.WriteAsync(repository.Store, repository.MasterKey, record, cancellationToken);
-        using (var trail = new AuditTrail(repository.Store, repository.MasterKey, time))
-        {
-            // The record is committed first: a failure here says so, and 'audit verify' shows the gap.
-            await trail.AppendAsync(
-                new AuditEntry(AuditEventKind.DrillRecorded, target.Name, drillId, new Dictionary<string, string>
-                {
-                    ["record"] = key.Value,
-                    ["backupId"] = manifest.BackupId,
-                    ["outcome"] = outcome.ToString(),
-                }),
-                cancellationToken);
-        }
-
+        await CommitAsync(repository, record, time, cancellationToken);
         LogFinished(logger, drillId, target.Name, manifest.BackupId, outcome, rto.AchievedSeconds, rpo.AchievedSeconds);
         return DrillRecords.Seal(record, repository.MasterKey);
+    }
+
+    /// <summary>
+    /// Writes the sealed record (create-only), then its DrillRecorded audit entry. The record is committed first: a
+    /// failure of the audit append says so, and 'audit verify' shows the gap.
+    /// </summary>
+    internal static async Task CommitAsync(BackupRepository repository, DrillRecord record, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var key = await DrillRecords.WriteAsync(repository.Store, repository.MasterKey, record, cancellationToken);
+        using var trail = new AuditTrail(repository.Store, repository.MasterKey, time);
+        await trail.AppendAsync(
+            new AuditEntry(AuditEventKind.DrillRecorded, record.Target, record.DrillId, new Dictionary<string, string>
+            {
+                ["record"] = key.Value,
+                ["backupId"] = record.BackupId,
+                ["outcome"] = record.Outcome.ToString(),
+            }),
+            cancellationToken);
     }
 
     /// <summary>Starts the sandbox's server and records the Provision phase (from the folders to a server that answers).</summary>

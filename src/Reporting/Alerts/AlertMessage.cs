@@ -58,6 +58,7 @@ internal sealed record AlertMessage(
         AlertRule.RtoMissed => "recovery time objective missed",
         AlertRule.RpoMissed => "recovery point objective missed",
         AlertRule.SandboxCleanupFailed => "sandbox cleanup failed",
+        AlertRule.PitrArchiveLagging => "WAL archive lagging or slot filling the source's disk",
         AlertRule.Test => "test alert",
         _ => rule.ToString(),
     };

@@ -120,6 +120,37 @@ internal static class AlertRules
         }
     }
 
+    /// <summary>
+    /// PITR archive health from the archiver's status: firing when no archiver reported, when the archive's coverage is
+    /// older than four flush intervals (at least two minutes: the point-in-time promise is broken from there on), or
+    /// when the slot retains more than <see cref="PitrOptions.MaxSlotRetainedBytes"/> on the source (its disk can fill).
+    /// </summary>
+    public static RuleVerdict PitrArchive(TargetOptions target, Repository.Wal.PitrStatus? status, DateTimeOffset now)
+    {
+        var allowed = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMinutes(2).Ticks, target.Pitr.FlushInterval.Ticks * 4));
+        var problems = new List<string>();
+        if (status?.CoveredUntil is not { } covered)
+        {
+            problems.Add("no archiver has reported coverage of this target's WAL");
+        }
+        else if (now - covered > allowed)
+        {
+            problems.Add($"the archive covers the source only up to {covered:u} ({ReportBuilder.Duration((now - covered).TotalSeconds)} ago, more than {ReportBuilder.Duration(allowed.TotalSeconds)})");
+        }
+
+        if (status is not null && status.SlotRetainedBytes > target.Pitr.MaxSlotRetainedBytes)
+        {
+            problems.Add($"slot {status.Slot} holds {status.SlotRetainedBytes} bytes of WAL on the source, more than MaxSlotRetainedBytes {target.Pitr.MaxSlotRetainedBytes}");
+        }
+
+        return Verdict(target, AlertRule.PitrArchiveLagging, problems.Count > 0,
+            problems.Count > 0 ? $"Point-in-time recovery of {target.Name} is at risk: {string.Join("; ", problems)}." : $"The WAL archive of {target.Name} is current.",
+            "",
+            "Check the archiver's log on the worker ('backupdr pitr status --target " + target.Name + "'): is the source reachable, does pg_receivewal run? "
+            + "If the slot keeps growing and the archiver cannot be fixed soon, drop the slot on the source before its disk fills (then take a new base backup).",
+            status?.WrittenAt ?? now);
+    }
+
     private static RuleVerdict Verdict(TargetOptions target, AlertRule rule, bool firing, string summary, string details, string action, DateTimeOffset since) =>
         new(target.Name, target.Tenant, target.Environment, rule, firing, summary, details, action, since);
 }

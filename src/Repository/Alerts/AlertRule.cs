@@ -11,5 +11,8 @@ internal enum AlertRule
     RtoMissed,
     RpoMissed,
     SandboxCleanupFailed,
+
+    /// <summary>PITR: the WAL archive stopped advancing, or the slot holds more WAL on the source than allowed.</summary>
+    PitrArchiveLagging,
     Test,
 }

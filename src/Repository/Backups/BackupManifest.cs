@@ -18,6 +18,9 @@ internal sealed record BackupManifest
     /// <summary>2 added <see cref="Filestore"/>; a version-1 manifest (no filestore) still reads and verifies.</summary>
     public const int CurrentSchemaVersion = 2;
 
+    /// <summary>3: a PITR base backup (<see cref="Pitr"/>); dump backups keep writing version 2.</summary>
+    public const int PitrSchemaVersion = 3;
+
     public string Schema { get; init; } = SchemaName;
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string BackupId { get; init; }
@@ -41,8 +44,29 @@ internal sealed record BackupManifest
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ManifestFilestore? Filestore { get; init; }
 
+    /// <summary>The WAL positions of a PITR base backup (schema 3); absent in dump backups.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ManifestPitr? Pitr { get; init; }
+
     public ManifestObject Object(string name) =>
         Objects.FirstOrDefault(o => o.Name == name) ?? throw new InvalidDataException($"backup {BackupId} has no object '{name}'.");
+}
+
+/// <summary>
+/// A base backup for point-in-time recovery (<c>pg_basebackup</c> as tar, WAL from the archive). It can restore any
+/// moment from <see cref="BackupManifest.RecoveryPoint"/> (when the backup became consistent) on, as far as the WAL
+/// archive reaches without a gap.
+/// </summary>
+/// <param name="Kind">Always <c>pitr-base</c>.</param>
+/// <param name="StartLsn">The backup's start (its checkpoint's redo location): WAL is needed from here.</param>
+/// <param name="EndLsn">Recovery must replay at least to here before the copy is consistent.</param>
+/// <param name="Timeline">The source's timeline at the start.</param>
+/// <param name="StartSegment">The WAL file holding <paramref name="StartLsn"/>.</param>
+/// <param name="EndSegment">The WAL file holding <paramref name="EndLsn"/>.</param>
+internal sealed record ManifestPitr(
+    string Kind, string StartLsn, string EndLsn, uint Timeline, string StartSegment, string EndSegment, long WalSegmentSizeBytes, string SlotName)
+{
+    public const string BaseKind = "pitr-base";
 }
 
 /// <summary>The source server and database, without credentials.</summary>
@@ -128,10 +152,10 @@ internal static class BackupManifestSerializer
             throw new InvalidDataException($"{source} is not a backup manifest.");
         }
 
-        if (manifest.SchemaVersion > BackupManifest.CurrentSchemaVersion)
+        if (manifest.SchemaVersion > BackupManifest.PitrSchemaVersion)
         {
             throw new InvalidDataException(
-                $"{source} has manifest schema {manifest.SchemaVersion}, newer than this backupdr understands ({BackupManifest.CurrentSchemaVersion}); upgrade backupdr.");
+                $"{source} has manifest schema {manifest.SchemaVersion}, newer than this backupdr understands ({BackupManifest.PitrSchemaVersion}); upgrade backupdr.");
         }
 
         return manifest;

@@ -34,6 +34,20 @@ internal static class BackupObjects
         CancellationToken cancellationToken)
     {
         var key = RepositoryLayout.Object(target, backupId, name, codec.Suffix() + CipherSuffix);
+        return await WriteAsync(store, key, name, codec, dataKey, compression, produce, cancellationToken);
+    }
+
+    /// <summary>Stores what <paramref name="produce"/> writes as the object <paramref name="key"/> (see the overload above).</summary>
+    public static async Task<ManifestObject> WriteAsync(
+        IObjectStore store,
+        ObjectKey key,
+        string name,
+        Codec codec,
+        DataKey dataKey,
+        CompressionSettings compression,
+        Func<Stream, CancellationToken, Task> produce,
+        CancellationToken cancellationToken)
+    {
         await using var upload = EncryptedUpload.Start(store, key, name, dataKey, PipeBufferBytes, cancellationToken);
         long plainBytes;
         try

@@ -102,7 +102,7 @@ public static class BackupDrConfiguration
     private static TargetOptions ReadTarget(IConfigurationSection section, SectionReader reader)
     {
         reader.RejectUnknownKeys(section, "Name", "Tenant", "Environment", "Tier", "ConnectionString", "FilestorePath",
-            "IncludeUnreferencedFiles", "BackupSchedule", "DrillSchedule", "Drill", "Blackouts");
+            "IncludeUnreferencedFiles", "BackupSchedule", "DrillSchedule", "Drill", "Blackouts", "Pitr");
         return new TargetOptions
         {
             Name = SectionReader.String(section, "Name"),
@@ -116,6 +116,22 @@ public static class BackupDrConfiguration
             DrillSchedule = SectionReader.String(section, "DrillSchedule"),
             Drill = ReadDrill(section.GetSection("Drill"), reader),
             Blackouts = reader.List(section, "Blackouts"),
+            Pitr = ReadPitr(section.GetSection("Pitr"), reader),
+        };
+    }
+
+    private static PitrOptions ReadPitr(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Enabled", "SlotName", "BaseBackupSchedule", "FlushInterval", "MaxSlotRetainedBytes", "RecoveryTimeout");
+        var defaults = new PitrOptions();
+        return new PitrOptions
+        {
+            Enabled = reader.Bool(section, "Enabled", false),
+            SlotName = SectionReader.String(section, "SlotName"),
+            BaseBackupSchedule = SectionReader.String(section, "BaseBackupSchedule"),
+            FlushInterval = reader.OptionalDuration(section, "FlushInterval", defaults.FlushInterval),
+            MaxSlotRetainedBytes = reader.Long(section, "MaxSlotRetainedBytes", defaults.MaxSlotRetainedBytes),
+            RecoveryTimeout = reader.OptionalDuration(section, "RecoveryTimeout", defaults.RecoveryTimeout),
         };
     }
 

@@ -129,6 +129,9 @@ public sealed record TargetOptions
     /// <summary>Names of <c>Scheduler:Blackouts</c> windows for this target, on top of its tier's.</summary>
     public IReadOnlyList<string> Blackouts { get; init; } = [];
 
+    /// <summary>Point-in-time recovery: continuous WAL archive and base backups (off by default).</summary>
+    public PitrOptions Pitr { get; init; } = new();
+
     public bool IsProduction => string.Equals(Environment, "production", StringComparison.OrdinalIgnoreCase);
 }
 

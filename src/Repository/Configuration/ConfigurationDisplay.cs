@@ -56,7 +56,7 @@ public static class ConfigurationDisplay
                     ["StorageBytes"] = t.Value.Sandbox.StorageBytes,
                 },
             }))),
-            ["Targets"] = new JsonArray(options.Targets.Select(t => (JsonNode)new JsonObject
+            ["Targets"] = new JsonArray(options.Targets.Select(t => (JsonNode)WithPitr(t, new JsonObject
             {
                 ["Name"] = t.Name,
                 ["Tenant"] = t.Tenant,
@@ -92,7 +92,7 @@ public static class ConfigurationDisplay
                         : null,
                 },
                 ["Blackouts"] = Strings(t.Blackouts),
-            }).ToArray()),
+            })).ToArray()),
             ["Filestore"] = new JsonObject
             {
                 ["PackTargetSizeBytes"] = options.Filestore.PackTargetSizeBytes,
@@ -181,4 +181,23 @@ public static class ConfigurationDisplay
         ["ImagePullSecrets"] = Strings(kubernetes.ImagePullSecrets),
         ["RunAsUser"] = kubernetes.RunAsUser,
     };
+
+    /// <summary>Adds the Pitr section only when it is enabled, so targets without it display as before.</summary>
+    private static JsonObject WithPitr(TargetOptions target, JsonObject display)
+    {
+        if (target.Pitr.Enabled)
+        {
+            display["Pitr"] = new JsonObject
+            {
+                ["Enabled"] = true,
+                ["SlotName"] = target.Pitr.EffectiveSlotName(target.Name),
+                ["BaseBackupSchedule"] = target.Pitr.BaseBackupSchedule,
+                ["FlushInterval"] = target.Pitr.FlushInterval.ToString("c"),
+                ["MaxSlotRetainedBytes"] = target.Pitr.MaxSlotRetainedBytes,
+                ["RecoveryTimeout"] = target.Pitr.RecoveryTimeout.ToString("c"),
+            };
+        }
+
+        return display;
+    }
 }

@@ -186,6 +186,45 @@ internal static partial class ConfigurationValidator
             }
 
             ValidateDrill($"{key}:Drill", target.Drill, add);
+            ValidatePitr($"{key}:Pitr", target, add);
+        }
+    }
+
+    private static void ValidatePitr(string key, TargetOptions target, Action<string, string> add)
+    {
+        var pitr = target.Pitr;
+        if (!pitr.Enabled)
+        {
+            return;
+        }
+
+        if (pitr.BaseBackupSchedule.Length == 0)
+        {
+            add($"{key}:BaseBackupSchedule", "required when Pitr:Enabled: a Quartz cron expression, e.g. '0 0 2 ? * SUN' (02:00 every Sunday)");
+        }
+        else
+        {
+            ValidateCron($"{key}:BaseBackupSchedule", pitr.BaseBackupSchedule, add);
+        }
+
+        if (!SlotName().IsMatch(pitr.EffectiveSlotName(target.Name)))
+        {
+            add($"{key}:SlotName", $"'{pitr.EffectiveSlotName(target.Name)}' is not a replication slot name (1-63 lowercase letters, digits and underscores)");
+        }
+
+        if (pitr.FlushInterval < TimeSpan.FromSeconds(1) || pitr.FlushInterval > TimeSpan.FromHours(1))
+        {
+            add($"{key}:FlushInterval", $"{pitr.FlushInterval:c} is outside 00:00:01-01:00:00 (default 00:00:30): it bounds how much the archive lags the source");
+        }
+
+        if (pitr.MaxSlotRetainedBytes < 16L << 20)
+        {
+            add($"{key}:MaxSlotRetainedBytes", $"{pitr.MaxSlotRetainedBytes} is below one WAL segment (16777216); default 8589934592 (8 GiB)");
+        }
+
+        if (pitr.RecoveryTimeout <= TimeSpan.Zero)
+        {
+            add($"{key}:RecoveryTimeout", $"{pitr.RecoveryTimeout:c} is not a positive duration");
         }
     }
 
@@ -432,6 +471,9 @@ internal static partial class ConfigurationValidator
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")]
     private static partial Regex TargetName();
+
+    [GeneratedRegex("^[a-z0-9_]{1,63}$")]
+    private static partial Regex SlotName();
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")]
     private static partial Regex TierName();

@@ -94,6 +94,9 @@ internal sealed record DrillRecord
     public const string SchemaName = "backupdr-drill-record";
     public const int CurrentSchemaVersion = 2;
 
+    /// <summary>2: a point-in-time drill (<see cref="Pitr"/>); dump drills keep writing version 1, and version-1 records still read.</summary>
+    public const int PitrSchemaVersion = 2;
+
     public string Schema { get; init; } = SchemaName;
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string DrillId { get; init; }
@@ -130,4 +133,18 @@ internal sealed record DrillRecord
     public required DrillTools Tools { get; init; }
     public required string Host { get; init; }
     public DrillSeal? Seal { get; init; }
+
+    /// <summary>What a point-in-time drill asked for and reached (schema 2); absent in dump drills.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public DrillPitrRecord? Pitr { get; init; }
 }
+
+/// <summary>
+/// A point-in-time drill: the moment requested, what recovery replayed, and the restorable range at the time. Its
+/// achieved RPO is <see cref="RequestedMoment"/> minus <see cref="LastReplayedTransaction"/> (on an idle database that
+/// gap is idleness, not loss; the record's RPO note says so when no transaction was replayed at all).
+/// </summary>
+/// <param name="Choice">How the moment was chosen: <c>now-minus-flush-interval</c> or <c>random-in-range</c>.</param>
+internal sealed record DrillPitrRecord(
+    DateTimeOffset RequestedMoment, string Choice, DateTimeOffset? LastReplayedTransaction, string ReplayedLsn, uint Timeline,
+    DateTimeOffset? RestorableFrom, DateTimeOffset? RestorableTo, ulong WalSegmentsChecked);

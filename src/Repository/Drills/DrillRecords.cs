@@ -85,10 +85,10 @@ internal static class DrillRecords
             throw new CorruptObjectException(key.Value, "it is not a drill record");
         }
 
-        if (record.SchemaVersion > DrillRecord.CurrentSchemaVersion)
+        if (record.SchemaVersion > DrillRecord.PitrSchemaVersion)
         {
             throw new CorruptObjectException(key.Value,
-                $"drill record schema {record.SchemaVersion} is newer than this backupdr understands ({DrillRecord.CurrentSchemaVersion}); upgrade backupdr");
+                $"drill record schema {record.SchemaVersion} is newer than this backupdr understands ({DrillRecord.PitrSchemaVersion}); upgrade backupdr");
         }
 
         if (!BackupId.TryParse(record.DrillId, out var id) || key != RepositoryLayout.DrillRecord(record.Target, id))

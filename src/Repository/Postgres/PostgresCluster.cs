@@ -21,7 +21,7 @@ namespace BackupDr.Repository.Postgres;
 /// <para>When this process runs as root, the folder is chowned to <see cref="PostgresClusterOptions.OsUser"/>
 /// and initdb, pg_ctl and the server run as that user (PostgreSQL refuses to run as root).</para>
 /// </remarks>
-internal sealed class PostgresCluster : IAsyncDisposable
+internal sealed partial class PostgresCluster : IAsyncDisposable
 {
     public const string StateFileName = "cluster.json";
     public const string LogFileName = "postgres.log";
@@ -380,7 +380,7 @@ internal sealed class PostgresCluster : IAsyncDisposable
             {
                 RunAsUser = _state.OsUser,
                 ThrowOnFailure = throwOnFailure,
-                Environment = new Dictionary<string, string?> { ["PGDATA"] = null, ["PGPORT"] = null, ["PGHOST"] = null },
+                Environment = new Dictionary<string, string?>(_options.Environment) { ["PGDATA"] = null, ["PGPORT"] = null, ["PGHOST"] = null },
             },
             cancellationToken);
 

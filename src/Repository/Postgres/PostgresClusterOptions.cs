@@ -38,4 +38,10 @@ internal sealed record PostgresClusterOptions
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Environment changes for initdb, pg_ctl and so the server (which inherits pg_ctl's): a null value removes the
+    /// variable. A PITR restore passes what its restore_command needs and removes what the server must not see.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
 }

@@ -100,6 +100,8 @@ public sealed class AlertRulesTests
             AlertRules.BackupRun(Target, bad ? "pg_dump exited with code 1" : null, time.GetUtcNow(), "b1"),
             AlertRules.Verify(Target, "b1", bad ? ["targets/acme-prod/backups/b1/database.dump.zst.aesgcm: SHA-256 mismatch"] : [], time.GetUtcNow()),
             AlertRules.FilestoreDamage(Target, "b1", bad ? ["ab/ab12...: missing"] : [], time.GetUtcNow()),
+            AlertRules.PitrArchive(Target, new Repository.Wal.PitrStatus("acme-prod", "backupdr_acme_prod", 1, 16 << 20,
+                bad ? Now.AddHours(-1) : time.GetUtcNow(), "0/3000000", "0/3000000", 0, 0, time.GetUtcNow(), "vm"), time.GetUtcNow()),
             .. AlertRules.Evaluate(Tiers, [new TargetState(Target, Manifest(bad ? Now.AddDays(-3) : Now), Drill(bad ? DrillOutcome.PartiallyFailed : DrillOutcome.Passed, !bad, !bad) with
             {
                 Sandbox = new SandboxRecord("kubernetes", "backupdr-drill-acme-prod-0123456789ab", "15.18")
@@ -118,6 +120,20 @@ public sealed class AlertRulesTests
         notifier.Messages.Where(m => m.State == AlertState.Firing).Select(m => m.Rule).ShouldBe(rules, ignoreOrder: true);
         notifier.Messages.Where(m => m.State == AlertState.Resolved).Select(m => m.Rule).ShouldBe(rules, ignoreOrder: true);
         notifier.Messages.ShouldAllBe(m => m.Target == "acme-prod" && m.Tenant == "acme" && m.FirstAction.Length > 0);
+    }
+
+    [Fact]
+    public void PitrArchive_SlotRetainsMoreThanAllowed_FiresNamingTheSlot()
+    {
+        var target = Target with { Pitr = new PitrOptions { Enabled = true, BaseBackupSchedule = "0 0 2 ? * SUN", MaxSlotRetainedBytes = 1L << 30 } };
+        var status = new Repository.Wal.PitrStatus("acme-prod", "backupdr_acme_prod", 1, 16 << 20, Now, "0/3000000", "5/0", 2L << 30, 0, Now, "vm");
+
+        var verdict = AlertRules.PitrArchive(target, status, Now);
+
+        verdict.Firing.ShouldBeTrue();
+        verdict.Summary.ShouldContain("slot backupdr_acme_prod holds 2147483648 bytes");
+        AlertRules.PitrArchive(target, status with { SlotRetainedBytes = 0 }, Now.AddSeconds(30)).Firing.ShouldBeFalse();
+        AlertRules.PitrArchive(target, status with { SlotRetainedBytes = 0 }, Now.AddMinutes(10)).Firing.ShouldBeTrue();
     }
 
     private static RuleVerdict Missing(BackupManifest? latest, DateTimeOffset? heartbeat) =>

@@ -1,0 +1,246 @@
+using System.Security.Cryptography;
+using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Crypto;
+using BackupDr.Repository.Postgres;
+using BackupDr.Repository.Storage;
+using BackupDr.Repository.Wal;
+using Microsoft.Extensions.Logging;
+
+namespace BackupDr.BackupWorker.Pitr;
+
+/// <summary>Another process holds the target's archiver lock: it streams this target, this one must not.</summary>
+internal sealed class ArchiverBusyException(string message) : Exception(message);
+
+/// <summary>
+/// Streams one target's WAL into the repository until cancelled: <c>pg_receivewal</c> (a child process, ended with its
+/// process group) writes segments through the physical slot into a private spool folder; every second each completed
+/// segment and history file is uploaded (create-only) and then removed from the spool; every
+/// <see cref="PitrOptions.FlushInterval"/> the segment being written is uploaded as a partial object, and the status
+/// document records which source time the archive now covers. The slot holds WAL on the source while the worker is
+/// down, so a restart resumes without a gap (as long as the spool folder survives: a segment the receiver flushed,
+/// and the slot therefore released, but that was not yet uploaded lives only there).
+/// </summary>
+internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot, TimeProvider time, ILogger<WalArchiver> logger)
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+    private readonly Dictionary<string, ArchivedWal> _complete = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<ArchivedWal>> _partials = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _partialHashes = new(StringComparer.Ordinal);
+    private DateTimeOffset? _coveredUntil;
+    private Lsn? _archivedLsn;
+
+    public string SpoolDirectory => Path.Combine(spoolRoot, target.Name);
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires (then returns by throwing <see cref="OperationCanceledException"/>) or something fails.</summary>
+    /// <exception cref="ArchiverBusyException">Another replica archives this target.</exception>
+    public async Task RunAsync(IObjectStore store, MasterKey masterKey, CancellationToken cancellationToken)
+    {
+        var slot = target.Pitr.EffectiveSlotName(target.Name);
+        Directory.CreateDirectory(SpoolDirectory);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(SpoolDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        await using var source = await PitrSource.OpenAsync(target.ConnectionString, cancellationToken);
+        if (!await source.TryLockArchiverAsync(slot, cancellationToken))
+        {
+            throw new ArchiverBusyException($"another backupdr process archives the WAL of '{target.Name}' (it holds the archiver lock of slot {slot})");
+        }
+
+        if (await source.EnsureSlotAsync(slot, cancellationToken))
+        {
+            LogSlotCreated(logger, target.Name, slot);
+        }
+
+        using var walKey = WalKeys.Derive(masterKey, target.Name);
+        var archive = new WalArchive(store, target.Name, walKey);
+        foreach (var wal in (await archive.ListAsync(cancellationToken)).Objects)
+        {
+            Remember(wal);
+        }
+
+        var receiverTool = PostgresInstallation.Locate(source.Major).FindTool("pg_receivewal");
+        await using var receiver = RunningChildProcess.Start(new ChildProcessRequest(receiverTool,
+            ["--directory", SpoolDirectory, "--slot", slot, "--synchronous", "--no-password", "--status-interval=1"])
+        {
+            Environment = new Dictionary<string, string?>(PostgresToolEnvironment.From(target.ConnectionString)) { ["PGAPPNAME"] = "backupdr-pg_receivewal" },
+        });
+        LogStarted(logger, target.Name, slot, receiver.ProcessId, SpoolDirectory);
+        var exited = receiver.WaitForSuccessAsync(cancellationToken);
+        var lastFlush = time.GetTimestamp() - (long)(target.Pitr.FlushInterval.TotalSeconds * time.TimestampFrequency);
+        using var timer = new PeriodicTimer(Tick, time);
+        while (true)
+        {
+            if (exited.IsCompleted)
+            {
+                await exited;
+                throw new InvalidOperationException($"pg_receivewal of '{target.Name}' exited: {receiver.StandardErrorTail.Trim()}");
+            }
+
+            await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
+            if (time.GetElapsedTime(lastFlush) >= target.Pitr.FlushInterval)
+            {
+                lastFlush = time.GetTimestamp();
+                await FlushAsync(archive, source, slot, cancellationToken);
+            }
+
+            await timer.WaitForNextTickAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Uploads closed segments and history files, then removes them from the spool (only after the store has them).</summary>
+    private async Task UploadCompletedAsync(WalArchive archive, long segmentSize, CancellationToken cancellationToken)
+    {
+        foreach (var path in Directory.EnumerateFiles(SpoolDirectory).Order(StringComparer.Ordinal).ToList())
+        {
+            var name = Path.GetFileName(path);
+            var kind = WalSegmentName.TryParse(name, segmentSize, out _) ? WalObjectKind.Segment
+                : WalSegmentName.TryParseHistory(name, out _) ? WalObjectKind.History
+                : (WalObjectKind?)null;
+            if (kind is not { } fileKind)
+            {
+                continue;
+            }
+
+            if (!_complete.ContainsKey(name))
+            {
+                var content = await File.ReadAllBytesAsync(path, cancellationToken);
+                if (fileKind == WalObjectKind.Segment && content.Length != segmentSize)
+                {
+                    throw new InvalidDataException($"{path} holds {content.Length} bytes, not a whole WAL segment of {segmentSize}");
+                }
+
+                Remember(await archive.PutAsync(name, fileKind, content, time.GetUtcNow(), cancellationToken));
+                LogUploaded(logger, target.Name, name);
+            }
+
+            // The whole segment is durable: its partial copies are redundant now.
+            if (_partials.Remove(name, out var stale))
+            {
+                foreach (var partial in stale)
+                {
+                    await archive.DeleteAsync(partial, cancellationToken);
+                }
+            }
+
+            _partialHashes.Remove(name);
+            File.Delete(path);
+        }
+    }
+
+    private async Task FlushAsync(WalArchive archive, PitrSource source, string slot, CancellationToken cancellationToken)
+    {
+        // Everything committed before `sample.At` lies below `sample.Current`; once the receiver has flushed that far
+        // (the slot's restart position follows its flushes), reading the spool after it sees all of it.
+        var heartbeat = await source.HeartbeatAsync(cancellationToken);
+        var sample = await source.ReadPositionAsync(slot, cancellationToken);
+        var position = sample;
+        var deadline = time.GetTimestamp();
+        while (position.RestartLsn is { } flushed && flushed < sample.Current
+            && time.GetElapsedTime(deadline) < target.Pitr.FlushInterval)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+            position = await source.ReadPositionAsync(slot, cancellationToken);
+        }
+
+        if (position.RestartLsn is null)
+        {
+            throw new InvalidOperationException($"the replication slot {slot} of '{target.Name}' disappeared from the source: WAL written since may be lost; see docs (PITR, archive hole)");
+        }
+
+        var reached = position.RestartLsn >= sample.Current;
+        await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
+        var partials = Directory.EnumerateFiles(SpoolDirectory, "*.partial").Order(StringComparer.Ordinal).ToList();
+        for (var i = 0; i < partials.Count; i++)
+        {
+            // Older partials belong to a timeline the source left (they are never completed): upload them once, finally.
+            var final = i < partials.Count - 1;
+            byte[] content;
+            try
+            {
+                await using var stream = new FileStream(partials[i], FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                content = new byte[stream.Length];
+                await stream.ReadExactlyAsync(content, cancellationToken);
+            }
+            catch (FileNotFoundException)
+            {
+                // Completed and renamed meanwhile: the next pass uploads it whole.
+                continue;
+            }
+
+            await UploadPartialAsync(archive, Path.GetFileNameWithoutExtension(partials[i]), content, cancellationToken);
+            if (final)
+            {
+                File.Delete(partials[i]);
+            }
+        }
+
+        if (reached)
+        {
+            // Every moment up to the heartbeat has a commit record after it in the archive (the heartbeat's own).
+            _coveredUntil = heartbeat;
+            _archivedLsn = sample.Current;
+        }
+        else
+        {
+            LogBehind(logger, target.Name, sample.Current.ToString(), position.RestartLsn.ToString()!);
+        }
+
+        var status = new PitrStatus(target.Name, slot, sample.Timeline, source.SegmentSizeBytes, _coveredUntil, _archivedLsn?.ToString(),
+            position.Current.ToString(), position.RetainedBytes,
+            _archivedLsn is { } archived && position.Current > archived ? (long)(position.Current.Value - archived.Value) : 0,
+            time.GetUtcNow(), Environment.MachineName);
+        await status.WriteAsync(archive.Store, cancellationToken);
+    }
+
+    private async Task UploadPartialAsync(WalArchive archive, string name, byte[] content, CancellationToken cancellationToken)
+    {
+        var hash = SHA256.HashData(content);
+        if (_partialHashes.TryGetValue(name, out var previous) && previous.AsSpan().SequenceEqual(hash))
+        {
+            return;
+        }
+
+        var stored = await archive.PutAsync(name, WalObjectKind.Partial, content, time.GetUtcNow(), cancellationToken);
+        if (_partials.Remove(name, out var older))
+        {
+            foreach (var partial in older)
+            {
+                await archive.DeleteAsync(partial, cancellationToken);
+            }
+        }
+
+        Remember(stored);
+        _partialHashes[name] = hash;
+    }
+
+    private void Remember(ArchivedWal wal)
+    {
+        if (wal.Kind == WalObjectKind.Partial)
+        {
+            if (!_partials.TryGetValue(wal.FileName, out var list))
+            {
+                _partials[wal.FileName] = list = [];
+            }
+
+            list.Add(wal);
+        }
+        else
+        {
+            _complete.TryAdd(wal.FileName, wal);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "PITR {Target}: created the physical replication slot {Slot} (it reserves WAL from now on)")]
+    private static partial void LogSlotCreated(ILogger logger, string target, string slot);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "PITR {Target}: streaming WAL through slot {Slot} (pg_receivewal pid {Pid}, spool {Spool})")]
+    private static partial void LogStarted(ILogger logger, string target, string slot, int pid, string spool);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "PITR {Target}: archived {WalFile}")]
+    private static partial void LogUploaded(ILogger logger, string target, string walFile);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PITR {Target}: the receiver had flushed only to {Flushed} of {SourceLsn} within the flush interval; the archive's coverage did not advance")]
+    private static partial void LogBehind(ILogger logger, string target, string sourceLsn, string flushed);
+}

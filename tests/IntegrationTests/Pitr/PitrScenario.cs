@@ -1,0 +1,271 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using BackupDr.BackupWorker.Cli;
+using BackupDr.BackupWorker.Pitr;
+using BackupDr.Repository.Backups;
+using BackupDr.Repository.Configuration;
+using BackupDr.Repository.Postgres;
+using BackupDr.Repository.Storage;
+using BackupDr.Repository.Wal;
+using BackupDr.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace BackupDr.IntegrationTests.Pitr;
+
+/// <summary>
+/// A PostgreSQL 15 primary of its own (wal_level=replica, track_commit_timestamp on, so each row's commit time is
+/// known exactly), the role PITR needs (LOGIN REPLICATION, nothing else), a local repository and a configuration with
+/// one PITR target; the archiver runs in-process as the worker runs it. Folders are world-traversable because the
+/// restored server (user postgres) runs <c>backupdr wal-fetch</c>, which reads the configuration and the repository.
+/// </summary>
+internal sealed class PitrScenario : IAsyncDisposable
+{
+    public const string Target = "acme-prod";
+    public const string Passphrase = "correct horse battery staple 42";
+    public const string Role = "backupdr_wal";
+    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    private readonly List<PostgresCluster> _restored = [];
+    private CancellationTokenSource? _archiverStop;
+    private Task? _archiver;
+
+    private PitrScenario(string folder, PostgresCluster source)
+    {
+        Folder = folder;
+        Source = source;
+    }
+
+    public string Folder { get; }
+
+    public PostgresCluster Source { get; }
+
+    public string ConfigPath => Path.Combine(Folder, "backupdr.json");
+
+    public string SourceConnectionString => new NpgsqlConnectionStringBuilder { Host = Source.Host, Port = Source.Port, Database = "acme", Username = Role }.ConnectionString;
+
+    public string AdminConnectionString => Source.ConnectionString("acme").ConnectionString;
+
+    public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
+
+    public static async Task<PitrScenario> CreateAsync(CancellationToken cancellationToken)
+    {
+        PostgresInstallation.Locate(PostgresFixture.Major).RequireTools("initdb", "pg_ctl", "postgres", "pg_receivewal", "pg_basebackup");
+        var folder = Path.Combine(Path.GetTempPath(), "backupdr-tests", "pitr-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(folder);
+        File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
+        var source = await PostgresCluster.CreateAsync(PostgresFixture.Major, Path.Combine(folder, "source"), new PostgresClusterOptions
+        {
+            WalLevel = PostgresWalLevel.Replica,
+            Settings = new Dictionary<string, string> { ["track_commit_timestamp"] = "on", ["max_replication_slots"] = "10" },
+        }, cancellationToken);
+        var scenario = new PitrScenario(folder, source);
+        await source.StartAsync(cancellationToken);
+        await scenario.AdminAsync("postgres", $"CREATE ROLE {Role} LOGIN REPLICATION; CREATE DATABASE acme OWNER {Role}", cancellationToken);
+        await scenario.SqlAsync(
+            "CREATE TABLE pitr_move (id bigserial PRIMARY KEY, name text NOT NULL, amount numeric(14,2) NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+            cancellationToken);
+
+        var passphraseFile = Path.Combine(folder, "passphrase");
+        await File.WriteAllTextAsync(passphraseFile, Passphrase + "\n", cancellationToken);
+        File.SetUnixFileMode(passphraseFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var config = new JsonObject
+        {
+            ["BackupDr"] = new JsonObject
+            {
+                ["Repository"] = new JsonObject { ["Kind"] = "Local", ["Path"] = Path.Combine(folder, "repository"), ["PassphraseFile"] = passphraseFile },
+                ["Targets"] = new JsonArray(new JsonObject
+                {
+                    ["Name"] = Target, ["Tenant"] = "acme", ["Environment"] = "production", ["Tier"] = "gold",
+                    ["ConnectionString"] = scenario.SourceConnectionString,
+                    ["FilestorePath"] = Path.Combine(folder, "filestore"),
+                    ["BackupSchedule"] = "0 0 1 * * ?",
+                    ["Pitr"] = new JsonObject { ["Enabled"] = true, ["BaseBackupSchedule"] = "0 0 2 ? * SUN", ["FlushInterval"] = "00:00:01", ["RecoveryTimeout"] = "00:02:00" },
+                }),
+                ["Sandbox"] = new JsonObject { ["Kind"] = "Local", ["WorkPath"] = Path.Combine(folder, "work") },
+            },
+        };
+        await File.WriteAllTextAsync(scenario.ConfigPath, config.ToJsonString(), cancellationToken);
+        (await scenario.RunAsync("repo", "init")).ExitCode.ShouldBe(0);
+        return scenario;
+    }
+
+    /// <summary>A small Odoo demo database in the target's database (for drills: neutralization and probes need Odoo's tables).</summary>
+    public Task GenerateOdooAsync(CancellationToken cancellationToken) =>
+        OdooDemo.DemoDatabase.GenerateAsync(SourceConnectionString, Path.Combine(Folder, "filestore"), 50, OdooDemo.DemoDatabase.DefaultSeed, cancellationToken);
+
+    public TargetOptions LoadTarget() => LoadOptions().Targets[0];
+
+    public BackupDrOptions LoadOptions() => BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, ConfigPath, Variables));
+
+    public Task<CliResult> RunAsync(params string[] args) => CliHarness.RunAsync(Variables, TimeProvider.System, [.. args, "--config", ConfigPath]);
+
+    public async Task<JsonObject> RunJsonAsync(params string[] args)
+    {
+        var result = await RunAsync([.. args, "--json"]);
+        result.ExitCode.ShouldBe(0, result.ToString());
+        return result.Json;
+    }
+
+    public async Task<BackupRepository> OpenRepositoryAsync(CancellationToken cancellationToken) =>
+        await BackupRepository.OpenAsync(ObjectStoreFactory.Create(LoadOptions().Repository), Passphrase, cancellationToken);
+
+    /// <summary>Starts the archiver as the worker runs it (in-process, its own pg_receivewal); a second start is a worker restart.</summary>
+    public void StartArchiver()
+    {
+        _archiverStop = new CancellationTokenSource();
+        var stop = _archiverStop.Token;
+        _archiver = Task.Run(async () =>
+        {
+            using var repository = await OpenRepositoryAsync(stop);
+            await new WalArchiver(LoadTarget(), Path.Combine(Folder, "work", "pitr-spool"), TimeProvider.System, NullLogger<WalArchiver>.Instance)
+                .RunAsync(repository.Store, repository.MasterKey, stop);
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Stops the archiver as a worker shutdown does (its token cancelled, pg_receivewal killed); a failure it had surfaces here.</summary>
+    public async Task StopArchiverAsync()
+    {
+        if (_archiver is null || _archiverStop is null)
+        {
+            return;
+        }
+
+        await _archiverStop.CancelAsync();
+        try
+        {
+            await _archiver;
+        }
+        catch (OperationCanceledException)
+        {
+            // The normal end of a cancelled archiver.
+        }
+
+        _archiverStop.Dispose();
+        _archiver = null;
+    }
+
+    /// <summary>Inserts one account move in its own transaction and returns its id and exact commit time.</summary>
+    public async Task<(long Id, DateTimeOffset Committed)> InsertMoveAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(SourceConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var insert = new NpgsqlCommand("INSERT INTO pitr_move (name, amount) VALUES (@name, 100.25) RETURNING id", connection);
+        insert.Parameters.AddWithValue("name", name);
+        var id = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
+        await using var committed = new NpgsqlCommand("SELECT pg_xact_commit_timestamp(xmin) FROM pitr_move WHERE id = @id", connection);
+        committed.Parameters.AddWithValue("id", id);
+        return (id, new DateTimeOffset((DateTime)(await committed.ExecuteScalarAsync(cancellationToken))!));
+    }
+
+    /// <summary>The source's clock now: every transaction committed so far committed before it.</summary>
+    public async Task<DateTimeOffset> SourceNowAsync(CancellationToken cancellationToken) =>
+        new((DateTime)(await ScalarAsync(AdminConnectionString, "SELECT clock_timestamp()", cancellationToken))!);
+
+    /// <summary>Closes the current WAL segment on the source (after writes: an idle segment is not switched).</summary>
+    public Task SwitchWalAsync(CancellationToken cancellationToken) => AdminAsync("acme", "SELECT pg_switch_wal()", cancellationToken);
+
+    /// <summary>The ids of <c>pitr_move</c> in a database, ordered.</summary>
+    public static async Task<IReadOnlyList<long>> MoveIdsAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT id FROM pitr_move ORDER BY id", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ids = new List<long>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Waits (bounded) until the archive covers <paramref name="moment"/>: the archiver's status says so.</summary>
+    public async Task WaitUntilCoveredAsync(DateTimeOffset moment, CancellationToken cancellationToken)
+    {
+        using var repository = await OpenRepositoryAsync(cancellationToken);
+        await WaitForAsync(async () => await PitrStatus.ReadAsync(repository.Store, Target, cancellationToken) is { CoveredUntil: { } covered } && covered >= moment,
+            $"the archive to cover {moment:O}", cancellationToken);
+    }
+
+    /// <summary>Waits (bounded) until the archive holds the whole segment <paramref name="fileName"/>.</summary>
+    public async Task WaitUntilArchivedAsync(string fileName, CancellationToken cancellationToken)
+    {
+        using var repository = await OpenRepositoryAsync(cancellationToken);
+        using var key = WalKeys.Derive(repository.MasterKey, Target);
+        var archive = new WalArchive(repository.Store, Target, key);
+        await WaitForAsync(async () => await archive.FindAsync(fileName, cancellationToken) is { Kind: not WalObjectKind.Partial },
+            $"{fileName} to be archived whole", cancellationToken);
+    }
+
+    /// <summary>The WAL file the source writes now.</summary>
+    public async Task<string> CurrentWalFileAsync(CancellationToken cancellationToken) =>
+        (string)(await ScalarAsync(AdminConnectionString, "SELECT pg_walfile_name(pg_current_wal_lsn())", cancellationToken))!;
+
+    public void Track(PostgresCluster restored) => _restored.Add(restored);
+
+    public async Task<PostgresCluster> OpenRestoredAsync(JsonObject restore, CancellationToken cancellationToken)
+    {
+        var cluster = await PostgresCluster.OpenAsync(Path.GetDirectoryName(restore["dataDirectory"]!.GetValue<string>())!, new PostgresClusterOptions(), cancellationToken);
+        _restored.Add(cluster);
+        return cluster;
+    }
+
+    public string NewDataDirectory() => Path.Combine(Folder, "restored-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public Task SqlAsync(string sql, CancellationToken cancellationToken) => ExecuteAsync(SourceConnectionString, sql, cancellationToken);
+
+    public Task AdminAsync(string database, string sql, CancellationToken cancellationToken) =>
+        ExecuteAsync(Source.ConnectionString(database).ConnectionString, sql, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopArchiverAsync();
+        foreach (var restored in _restored)
+        {
+            await restored.DestroyAsync(CancellationToken.None, immediate: true);
+        }
+
+        await Source.DestroyAsync(CancellationToken.None, immediate: true);
+        if (Directory.Exists(Folder))
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken)
+    {
+        var deadline = TimeProvider.System.GetTimestamp();
+        while (!await condition())
+        {
+            if (TimeProvider.System.GetElapsedTime(deadline) > Timeout)
+            {
+                throw new TimeoutException($"waited {Timeout} for {what}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        foreach (var statement in sql.Split("; ", StringSplitOptions.RemoveEmptyEntries))
+        {
+            await using var command = new NpgsqlCommand(statement, connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static async Task<object?> ScalarAsync(string connectionString, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    public static string Iso(DateTimeOffset moment) => moment.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+}
