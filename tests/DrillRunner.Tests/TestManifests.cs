@@ -27,5 +27,5 @@ internal static class TestManifests
 
     public static ProbeContext Context(BackupManifest manifest, TargetOptions? target = null) =>
         new("Host=127.0.0.1;Database=acme", "acme", manifest, new DatabaseEvidenceRecord(manifest.Source.OdooVersion, [], [], []), null, "backup has no filestore",
-            target ?? new TargetOptions { Name = "acme-prod" }, []);
+            target ?? new TargetOptions { Name = "acme-prod" });
 }

@@ -129,7 +129,7 @@ internal sealed partial class DrillService(
             async Task StartDataProbesAsync(Task<FilestoreRestoreResult?> filestore, CancellationToken token)
             {
                 dataContext = new ProbeContext(ready.ConnectionString(database), database, manifest, evidence, null,
-                    "read by the probes of the copy", target, NeutralizationBaseline: []);
+                    "read by the probes of the copy", target);
                 await (observer?.DataRestoredAsync(ready, database, token) ?? Task.CompletedTask);
                 phases.Begin(DrillPhase.Probes);
                 dataProbes = runner.RunAsync(DrillProbes.OfTableData(), dataContext, probeEnded, stopProbes.Token);
@@ -153,7 +153,7 @@ internal sealed partial class DrillService(
             var restored = await pipeline.RunAsync(
                 repository,
                 new RestoreRequest(manifest, into, new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
-                    sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url, evidence.Tables, StartDataProbesAsync),
+                    sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url, StartDataProbesAsync),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture,
@@ -173,7 +173,6 @@ internal sealed partial class DrillService(
             {
                 FilestorePath = restored.Filestore is null ? null : sandbox.FilestorePath,
                 FilestoreSkipReason = restored.FilestoreSkipped?.Reason,
-                NeutralizationBaseline = restored.Neutralization.Baseline,
             };
             var copyRun = await runner.RunAsync(DrillProbes.OfCopy(target, http), context, probeEnded, stopProbes.Token);
             var run = ProbeRun.Combine(await fingerprints!, await dataProbes!, await attachments!, copyRun);

@@ -66,7 +66,7 @@ internal sealed partial class PitrDrillService(PitrRestorer restorer, TimeProvid
             var database = new NpgsqlConnectionStringBuilder(target.ConnectionString).Database ?? "postgres";
             var connection = restored.Cluster.ConnectionString(database).ConnectionString;
             phases.Begin(DrillPhase.Neutralize);
-            var neutralization = await Neutralizer.NeutralizeAsync(connection, target.Drill.Odoo?.Url, [], cancellationToken);
+            var neutralization = await Neutralizer.NeutralizeAsync(connection, target.Drill.Odoo?.Url, cancellationToken);
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture, $"{neutralization.RowsChanged} rows changed"));
 
             phases.Begin(DrillPhase.Probes);
@@ -79,7 +79,7 @@ internal sealed partial class PitrDrillService(PitrRestorer restorer, TimeProvid
 
             // The recency probe judges the newest write against the manifest's recovery point: here, the moment asked for.
             var context = new ProbeContext(connection, database, restored.BaseBackup with { RecoveryPoint = moment },
-                new DatabaseEvidenceRecord(null, [], [], []), null, "a point-in-time restore has no filestore", target, neutralization.Baseline);
+                new DatabaseEvidenceRecord(null, [], [], []), null, "a point-in-time restore has no filestore", target);
             IProbe[] applicable = [new LedgerProbe(compareTotals: false), new NeutralizationProbe(), new RecencyProbe(), .. target.Drill.Probes.Select(p => new SqlProbe(p))];
             var run = await new ProbeRunner(time).RunAsync(applicable, context, observer is null ? null : observer.ProbeEnded, cancellationToken);
             probes.AddRange(run.Records);

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using BackupDr.Repository.Postgres;
 using Npgsql;
 
 namespace BackupDr.DrillRunner.Neutralization;
@@ -7,11 +6,7 @@ namespace BackupDr.DrillRunner.Neutralization;
 /// <summary>One neutralization step: what it changed, or why it did not apply (the table or column does not exist).</summary>
 internal sealed record NeutralizationStep(string Name, long Rows, string? NotApplicable);
 
-/// <param name="Baseline">
-/// Fingerprints of the tables neutralization changes, read in its transaction before any change: the restored state
-/// of those tables, for the fingerprints probe (the other tables are compared live).
-/// </param>
-internal sealed record NeutralizationResult(IReadOnlyList<NeutralizationStep> Steps, IReadOnlyList<DumpedTable> Baseline)
+internal sealed record NeutralizationResult(IReadOnlyList<NeutralizationStep> Steps)
 {
     public long RowsChanged => Steps.Sum(s => s.Rows);
 }
@@ -34,27 +29,13 @@ internal static class Neutralizer
     public const string DummyMailHost = "invalid";
     public const string MarkedUrl = "http://neutralized.invalid";
 
-    /// <summary>The tables neutralization may change (public schema).</summary>
-    private static readonly HashSet<string> ChangedTables = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "ir_mail_server", "fetchmail_server", "mail_template", "ir_cron", "payment_provider", "delivery_carrier", "ir_act_server",
-        "iap_account", "ir_config_parameter",
-    };
-
-    /// <summary>True for a dumped table (<c>public.ir_cron</c>) that neutralization may change.</summary>
-    public static bool Changes(DumpedTable table) =>
-        table.Table.StartsWith("public.", StringComparison.Ordinal) && ChangedTables.Contains(table.Table["public.".Length..]);
-
     /// <param name="baseUrl">The URL links in the copy should point to (the sandbox's Odoo), or null for <see cref="MarkedUrl"/>.</param>
-    /// <param name="evidence">The backup's table evidence: the tables neutralization changes are fingerprinted first (see <see cref="NeutralizationResult.Baseline"/>).</param>
-    public static async Task<NeutralizationResult> NeutralizeAsync(
-        string connectionString, string? baseUrl, IReadOnlyList<DumpedTable> evidence, CancellationToken cancellationToken)
+    public static async Task<NeutralizationResult> NeutralizeAsync(string connectionString, string? baseUrl, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         var schema = await OdooSchema.ReadAsync(connection, cancellationToken);
-        var baseline = await DatabaseEvidence.FingerprintTablesAsync(connection, connectionString, evidence.Where(Changes).ToList(), cancellationToken);
 
         var steps = new List<NeutralizationStep>();
 
@@ -120,7 +101,7 @@ internal static class Neutralizer
 
         await Step("web.base.url frozen", parameters, SetParameter, ("key", "web.base.url.freeze"), ("value", "True"));
         await transaction.CommitAsync(cancellationToken);
-        return new NeutralizationResult(steps, baseline);
+        return new NeutralizationResult(steps);
     }
 
     /// <summary>Sets a parameter, creating it when missing (no reliance on a unique index: UPDATE, then INSERT if nothing matched).</summary>

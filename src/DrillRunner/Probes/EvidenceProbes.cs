@@ -8,8 +8,7 @@ namespace BackupDr.DrillRunner.Probes;
 /// <summary>
 /// Every table's row count and content fingerprint (COPY rows, hashed as the backup hashed its dump stream), the Odoo
 /// version and the installed modules equal what the backup recorded. A drill runs it as soon as the tables' data is in,
-/// before neutralization, so every table is read live; run after neutralization, the settings tables it changes on
-/// purpose are compared as they were restored (fingerprinted by the neutralizer just before its changes).
+/// before neutralization changes settings tables on purpose, so every table is read as restored.
 /// </summary>
 internal sealed class FingerprintsProbe : IProbe
 {
@@ -19,8 +18,7 @@ internal sealed class FingerprintsProbe : IProbe
 
     public async Task<ProbeResult> RunAsync(ProbeContext context, CancellationToken cancellationToken)
     {
-        var baseline = context.NeutralizationBaseline.ToDictionary(t => t.Table, StringComparer.Ordinal);
-        var live = context.Evidence.Tables.Where(t => !baseline.ContainsKey(t.Table)).OrderByDescending(t => t.Rows).ToList();
+        var live = context.Evidence.Tables.OrderByDescending(t => t.Rows).ToList();
 
         // Two psql sessions share the tables, largest first, each to the lighter side, each table in a transaction of
         // its own (nothing else writes to the copy; pg_restore may still be adding primary keys, which must not wait
@@ -46,12 +44,12 @@ internal sealed class FingerprintsProbe : IProbe
         var secondRead = DatabaseEvidence.FingerprintTablesAsync(context.ConnectionString, second, cancellationToken);
         await Task.WhenAll(modules, firstRead, secondRead);
         var (version, installed) = await modules;
-        var restored = new DatabaseEvidenceRecord(version, installed, [.. await firstRead, .. await secondRead, .. baseline.Values], []);
+        var restored = new DatabaseEvidenceRecord(version, installed, [.. await firstRead, .. await secondRead], []);
         var differences = BackupEvidence.CompareContent(context.Evidence, restored);
         var rows = context.Evidence.Tables.Sum(t => t.Rows);
         return differences.Count == 0
             ? ProbeResult.Pass(string.Create(CultureInfo.InvariantCulture,
-                $"{context.Evidence.Tables.Count} tables, {rows:N0} rows: counts and content fingerprints equal the backup's{(baseline.Count > 0 ? $" ({baseline.Count} settings tables as restored, fingerprinted before neutralization)" : "")}; Odoo {restored.OdooVersion ?? "none"}, {restored.Modules.Count} modules"))
+                $"{context.Evidence.Tables.Count} tables, {rows:N0} rows: counts and content fingerprints equal the backup's; Odoo {restored.OdooVersion ?? "none"}, {restored.Modules.Count} modules"))
             : ProbeResult.Fail(Summarize(differences));
     }
 

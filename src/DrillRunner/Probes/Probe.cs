@@ -10,7 +10,6 @@ namespace BackupDr.DrillRunner.Probes;
 /// <param name="Database">Its name (the source database's name).</param>
 /// <param name="Evidence">What the backup recorded inside its snapshot (row counts, fingerprints, ledger totals).</param>
 /// <param name="FilestorePath">The restored filestore, or null when none was restored (<paramref name="FilestoreSkipReason"/> says why).</param>
-/// <param name="NeutralizationBaseline">Fingerprints of the tables neutralization changed, taken just before it changed them.</param>
 internal sealed record ProbeContext(
     string ConnectionString,
     string Database,
@@ -18,8 +17,7 @@ internal sealed record ProbeContext(
     DatabaseEvidenceRecord Evidence,
     string? FilestorePath,
     string? FilestoreSkipReason,
-    TargetOptions Target,
-    IReadOnlyList<DumpedTable> NeutralizationBaseline);
+    TargetOptions Target);
 
 internal sealed record ProbeResult(ProbeStatus Status, string Details)
 {

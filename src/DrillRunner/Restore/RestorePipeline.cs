@@ -1,6 +1,5 @@
 using BackupDr.DrillRunner.Neutralization;
 using BackupDr.Repository.Backups;
-using BackupDr.Repository.Postgres;
 
 namespace BackupDr.DrillRunner.Restore;
 
@@ -18,7 +17,6 @@ internal interface IFilestoreRestore
 /// <param name="FilestoreInto">The folder for the filestore; null restores the database only.</param>
 /// <param name="Neutralize">Neutralize the restored database (always for drills; <c>--neutralize</c> for restores).</param>
 /// <param name="BaseUrl">Where links in a neutralized copy point (the sandbox's Odoo), or null for a marked dead URL.</param>
-/// <param name="Evidence">The backup's table evidence, for the neutralization baseline (drills); empty otherwise.</param>
 /// <param name="DataLoaded">
 /// Called once every table's data is in, while indexes, constraints and the filestore may still be restoring (a drill
 /// starts its probes of table data here), with the filestore restore (null result: none restored). Awaited before
@@ -26,7 +24,7 @@ internal interface IFilestoreRestore
 /// </param>
 internal sealed record RestoreRequest(
     BackupManifest Manifest, RestoreInto Into, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
-    string? BaseUrl = null, IReadOnlyList<DumpedTable>? Evidence = null,
+    string? BaseUrl = null,
     Func<Task<FilestoreRestoreResult?>, CancellationToken, Task>? DataLoaded = null);
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
@@ -95,7 +93,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
         if (request.Neutralize)
         {
             progress?.Report(new RestoreProgress(RestorePhase.Neutralize, 0, 0));
-            neutralization = await Neutralizer.NeutralizeAsync(restored.ConnectionString, request.BaseUrl, request.Evidence ?? [], cancellationToken);
+            neutralization = await Neutralizer.NeutralizeAsync(restored.ConnectionString, request.BaseUrl, cancellationToken);
         }
 
         return new RestorePipelineResult(restored, await files, skipped, filestoreElapsed, neutralization, time.GetElapsedTime(clock));

@@ -78,7 +78,7 @@ public sealed class NeutralizationTests(PostgresFixture postgres) : DrillScenari
         await Scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into);
         await DrillTests.ExecuteAsync(into, "DROP TABLE ir_model_data", Token);
 
-        await Neutralizer.NeutralizeAsync(into, baseUrl: null, [], Token);
+        await Neutralizer.NeutralizeAsync(into, baseUrl: null, Token);
 
         (await ScalarAsync<long>(into, "SELECT count(*) FROM ir_cron WHERE active")).ShouldBe(0);
         (await NeutralizationProbe.CheckAsync(into, Token)).Status.ShouldBe(ProbeStatus.Passed);
@@ -91,7 +91,7 @@ public sealed class NeutralizationTests(PostgresFixture postgres) : DrillScenari
         var into = Scenario.NewDatabase();
         await Scenario.RunJsonAsync("restore", "--target", BackupScenario.Target, "--backup", backupId, "--into", into, "--neutralize");
 
-        var again = await Neutralizer.NeutralizeAsync(into, baseUrl: null, [], Token);
+        var again = await Neutralizer.NeutralizeAsync(into, baseUrl: null, Token);
 
         again.Steps.Where(s => s.Name is not ("new database.uuid" or "new database.secret") && s.Rows > 0).Select(s => s.Name).ShouldBeEmpty();
         (await ScalarAsync<long>(into, "SELECT count(*) FROM ir_mail_server WHERE smtp_host = 'invalid'")).ShouldBe(1);
