@@ -127,13 +127,13 @@ internal sealed partial class BackupDrCli
             var store = invocation.OpenStore();
             using var walKey = await OpenWalKeyAsync(invocation, target.Name, cancellationToken);
             var archive = new WalArchive(store, target.Name, walKey);
-            var wal = await archive.FindAsync(file, cancellationToken);
-            if (wal is null)
+            var listed = await archive.FindAsync(file, cancellationToken);
+            if (listed is null)
             {
                 return invocation.Output.Fail(ExitCodes.Failed, $"{file} is not in the WAL archive of '{target.Name}'");
             }
 
-            var content = await archive.ReadAsync(wal, 0, cancellationToken);
+            var (wal, content) = await archive.ReadCurrentAsync(listed, cancellationToken);
             var temporary = path + ".backupdr-fetch";
             await using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             {

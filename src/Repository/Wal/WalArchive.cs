@@ -150,6 +150,29 @@ internal sealed class WalArchive(IObjectStore store, string target, DataKey walK
         return buffer.ToArray();
     }
 
+    /// <summary>
+    /// Reads what the archive serves for a listed object's file name now. A running archiver deletes a partial as soon
+    /// as a newer partial or the whole segment is stored, so a partial listed a moment ago may be gone when it is read:
+    /// the file name is then looked up again and its current object read. Anything else that vanished is not-found.
+    /// </summary>
+    public async Task<(ArchivedWal Wal, byte[] Content)> ReadCurrentAsync(ArchivedWal listed, CancellationToken cancellationToken)
+    {
+        const int Attempts = 5;
+        var wal = listed;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return (wal, await ReadAsync(wal, 0, cancellationToken));
+            }
+            catch (ObjectNotFoundException e) when (wal.Kind == WalObjectKind.Partial && attempt < Attempts)
+            {
+                wal = await FindAsync(wal.FileName, cancellationToken)
+                    ?? throw new ObjectNotFoundException(Store.Location, wal.Key, e);
+            }
+        }
+    }
+
     public Task DeleteAsync(ArchivedWal wal, CancellationToken cancellationToken) => Store.DeleteAsync(wal.Key, cancellationToken);
 
     private static uint TimelineOf(string fileName, WalObjectKind kind)

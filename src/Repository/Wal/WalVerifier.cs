@@ -60,7 +60,7 @@ internal static class WalVerifier
         {
             try
             {
-                bytes += (await archive.ReadAsync(wal, 0, cancellationToken)).Length;
+                bytes += (await archive.ReadCurrentAsync(wal, cancellationToken)).Content.Length;
                 progress?.Report(bytes);
             }
             catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException or InvalidDataException)
