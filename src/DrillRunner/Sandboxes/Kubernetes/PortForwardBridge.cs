@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
-using System.Runtime.CompilerServices;
 using System.Text;
 using k8s;
 using Microsoft.Extensions.Logging;
@@ -104,15 +103,10 @@ internal sealed partial class PortForwardBridge : IAsyncDisposable
         using (webSocket)
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var clientClosed = new StrongBox<bool>();
             var fromPod = PodToClientAsync(webSocket, socket, linked.Token);
-            var toPod = ClientToPodAsync(socket, webSocket, clientClosed, linked.Token);
+            var toPod = ClientToPodAsync(socket, webSocket, linked.Token);
             var first = await Task.WhenAny(fromPod, toPod);
-
-            // Once the client has closed its side, the pod side may hang up without finishing the close handshake:
-            // that is the end of a connection, not a break.
-            if (first.Exception?.InnerException is { } error and not OperationCanceledException && !cancellationToken.IsCancellationRequested
-                && !(first == fromPod && Volatile.Read(ref clientClosed.Value)))
+            if (first.Exception?.InnerException is { } error and not OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 Fail($"port-forward to {_namespace}/{_pod}:{_port} broke: {error.Message}", error);
             }
@@ -135,8 +129,8 @@ internal sealed partial class PortForwardBridge : IAsyncDisposable
             var startOfMessage = true;
             while (true)
             {
-                var result = await webSocket.ReceiveAsync(buffer, cancellationToken);
-                if (result.MessageType == WebSocketMessageType.Close)
+                var result = await ReceiveOrEndAsync(webSocket, buffer, cancellationToken);
+                if (result is null || result.MessageType == WebSocketMessageType.Close)
                 {
                     break;
                 }
@@ -186,7 +180,26 @@ internal sealed partial class PortForwardBridge : IAsyncDisposable
         }
     }
 
-    private static async Task ClientToPodAsync(Socket socket, WebSocket webSocket, StrongBox<bool> clientClosed, CancellationToken cancellationToken)
+    /// <summary>
+    /// The next message from the API server, or null when it hung up without the close handshake. The pod side ending
+    /// is the end of that direction however it ends (an API server may drop the stream as soon as the pod's connection
+    /// closes, before the client's own close reaches it); the client sees end-of-stream, and a client that still
+    /// expected data reports that failure itself (pg_restore, Npgsql).
+    /// </summary>
+    private async Task<WebSocketReceiveResult?> ReceiveOrEndAsync(WebSocket webSocket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await webSocket.ReceiveAsync(buffer, cancellationToken);
+        }
+        catch (WebSocketException e) when (e.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely)
+        {
+            LogPodSideHungUp(_logger, _namespace, _pod, _port);
+            return null;
+        }
+    }
+
+    private async Task ClientToPodAsync(Socket socket, WebSocket webSocket, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes + 1);
         try
@@ -197,9 +210,17 @@ internal sealed partial class PortForwardBridge : IAsyncDisposable
                 var read = await socket.ReceiveAsync(buffer.AsMemory(1, BufferBytes), SocketFlags.None, cancellationToken);
                 if (read == 0)
                 {
-                    // The client closed: end the stream to the pod (the API server closes the pod side).
-                    Volatile.Write(ref clientClosed.Value, true);
-                    await webSocket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "client closed", cancellationToken);
+                    // The client closed: end the stream to the pod (the API server closes the pod side). The API server
+                    // may have hung up meanwhile (the pod side ended first): the connection is over either way.
+                    try
+                    {
+                        await webSocket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "client closed", cancellationToken);
+                    }
+                    catch (WebSocketException e)
+                    {
+                        LogCloseAfterHangUp(_logger, _namespace, _pod, _port, e.Message);
+                    }
+
                     return;
                 }
 
@@ -231,6 +252,12 @@ internal sealed partial class PortForwardBridge : IAsyncDisposable
         await Task.WhenAll(_connections.Keys);
         _stop.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "port-forward to {Namespace}/{Pod}:{Port}: the API server ended the stream without the close handshake")]
+    private static partial void LogPodSideHungUp(ILogger logger, string @namespace, string pod, int port);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "port-forward to {Namespace}/{Pod}:{Port}: the client closed after the API server had hung up ({Reason})")]
+    private static partial void LogCloseAfterHangUp(ILogger logger, string @namespace, string pod, int port, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}")]
     private static partial void LogForwardFailed(ILogger logger, Exception? exception, string message);
