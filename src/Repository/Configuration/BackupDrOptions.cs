@@ -199,7 +199,7 @@ public sealed record FilestoreOptions
     public int ReadParallelism { get; init; } = 4;
 
     /// <summary>Packs uploaded at the same time during a backup, and packs downloaded at the same time during a restore.</summary>
-    public int UploadParallelism { get; init; } = 4;
+    public int UploadParallelism { get; init; } = 2;
 
     /// <summary>
     /// Prune never deletes a pack younger than this, even when nothing references it: a second guard, beside the

@@ -8,7 +8,7 @@ namespace BackupDr.Repository.Filestore;
 
 /// <summary>
 /// A small file read whole, checked against its SHA-1 name and compressed where it pays, ready to go into a pack.
-/// Its buffer is pooled: dispose it once the bytes are in the pack.
+/// Its buffer is pooled (<see cref="BlobReader.Buffers"/>): dispose it once the bytes are in the pack.
 /// </summary>
 internal sealed class PreparedBlob(SourceFile file, string blobId, byte[] buffer, int length, Codec codec) : IDisposable
 {
@@ -28,7 +28,7 @@ internal sealed class PreparedBlob(SourceFile file, string blobId, byte[] buffer
         if (_buffer is { } b)
         {
             _buffer = null;
-            ArrayPool<byte>.Shared.Return(b);
+            BlobReader.Buffers.Return(b);
         }
     }
 }
@@ -53,12 +53,19 @@ internal static class BlobReader
 
     private static readonly ConcurrentBag<Compressor> Compressors = [];
 
+    /// <summary>
+    /// Buffers of whole small files and their compressed forms (up to a few MiB each). A pool without per-thread
+    /// caches: a buffer is rented by a reader and returned by the packer on another thread, where
+    /// <see cref="ArrayPool{T}.Shared"/> would keep it out of the readers' reach and allocate anew.
+    /// </summary>
+    internal static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(64 << 20, maxArraysPerBucket: 64);
+
     /// <summary>Reads a file smaller than the large-file threshold whole (one read into a pooled buffer).</summary>
     /// <exception cref="SourceFileException">Missing, unreadable, changed size, or content not matching its name.</exception>
     public static async Task<PreparedBlob> ReadSmallAsync(string root, SourceFile file, FilestoreKeys keys, CancellationToken cancellationToken)
     {
         var size = checked((int)file.SizeBytes);
-        var raw = ArrayPool<byte>.Shared.Rent(Math.Max(size + 1, 1));
+        var raw = Buffers.Rent(Math.Max(size + 1, 1));
         try
         {
             var length = await ReadWholeAsync(Path.Combine(root, file.Name), raw, size, cancellationToken);
@@ -74,7 +81,7 @@ internal static class BlobReader
                 return new PreparedBlob(file, blobId, kept, length, Codec.None);
             }
 
-            var compressed = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(length));
+            var compressed = Buffers.Rent(Compressor.GetCompressBound(length));
             var compressor = RentCompressor();
             try
             {
@@ -83,7 +90,7 @@ internal static class BlobReader
             }
             catch
             {
-                ArrayPool<byte>.Shared.Return(compressed);
+                Buffers.Return(compressed);
                 throw;
             }
             finally
@@ -95,7 +102,7 @@ internal static class BlobReader
         {
             if (raw is not null)
             {
-                ArrayPool<byte>.Shared.Return(raw);
+                Buffers.Return(raw);
             }
         }
     }

@@ -98,7 +98,7 @@ internal sealed class FilestoreBackup(IObjectStore store, FilestoreKeys keys, st
     {
         // Small files are read in name order by several readers and queued for the one packer; the queue is short so
         // that memory holds a few files, not the filestore.
-        var queue = Channel.CreateBounded<PreparedBlob>(new BoundedChannelOptions(options.ReadParallelism * 2) { SingleReader = true });
+        var queue = Channel.CreateBounded<PreparedBlob>(new BoundedChannelOptions(options.ReadParallelism) { SingleReader = true });
         var packing = writer.PackAsync(queue.Reader, stop.Token);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.ReadParallelism, CancellationToken = stop.Token };
         try

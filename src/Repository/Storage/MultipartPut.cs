@@ -53,7 +53,7 @@ internal sealed partial class MultipartPut(ObjectStoreSettings settings, PartLim
 
             if (parts.Count == 1 || parts.Last().Length == 0)
             {
-                var whole = parts.Dequeue();
+                using var whole = parts.Dequeue();
                 await retry.ExecuteAsync("put", token => uploader.PutWholeAsync(whole, token), cancellationToken);
                 return new PutResult(key, whole.Length, Convert.ToHexStringLower(hash.GetCurrentHash()));
             }

@@ -180,7 +180,7 @@ public sealed class MultipartPutTests
 
         public Task PutWholeAsync(PartBuffer content, CancellationToken cancellationToken)
         {
-            Whole = content.Memory.ToArray();
+            Whole = content.ToArray();
             return Task.CompletedTask;
         }
 
@@ -209,7 +209,7 @@ public sealed class MultipartPutTests
                     throw new StorageException("test://store", Key, $"part {partNumber} refused", fail.transient);
                 }
 
-                _parts[partNumber] = part.Memory.ToArray();
+                _parts[partNumber] = part.ToArray();
             }
             finally
             {
