@@ -25,6 +25,9 @@ public sealed class MultipartPutTests
         result.ShouldBe(new PutResult(Key, size, TestSources.Sha256Hex(data)));
         uploader.Whole.ShouldBe(data);
         uploader.Begun.ShouldBeFalse();
+
+        // The part went back to its pool: a single-request Put that kept it leaked a part-sized array per object.
+        Should.Throw<ObjectDisposedException>(() => uploader.WholePart!.OpenStream());
     }
 
     [Theory]
@@ -78,7 +81,8 @@ public sealed class MultipartPutTests
     [Fact]
     public async Task RunAsync_PartFailsPermanently_AbortsAndThrowsThePartError()
     {
-        var uploader = new FakeUploader { FailOnce = (part: 2, transient: false) };
+        // The other parts are held in flight, so the reader cannot run ahead of the failure: it must stop reading.
+        var uploader = new FakeUploader { FailOnce = (part: 2, transient: false), Gated = true };
         var source = new ScriptedSource(TestSources.Bytes(Part * 30));
 
         var error = await Should.ThrowAsync<StorageException>(() => Put().RunAsync(Key, source, uploader, Token));
@@ -178,8 +182,11 @@ public sealed class MultipartPutTests
 
         public int MaxConcurrent => _maxConcurrent;
 
+        public PartBuffer? WholePart { get; private set; }
+
         public Task PutWholeAsync(PartBuffer content, CancellationToken cancellationToken)
         {
+            WholePart = content;
             Whole = content.ToArray();
             return Task.CompletedTask;
         }
@@ -198,15 +205,17 @@ public sealed class MultipartPutTests
             try
             {
                 await Task.Yield();
-                if (Gated)
-                {
-                    await _open.Task.WaitAsync(cancellationToken);
-                }
 
+                // A failing part fails at once, even while the gate holds the others.
                 var attempt = Attempts.AddOrUpdate(partNumber, 1, (_, n) => n + 1);
                 if (FailOnce is { } fail && fail.part == partNumber && attempt == 1)
                 {
                     throw new StorageException("test://store", Key, $"part {partNumber} refused", fail.transient);
+                }
+
+                if (Gated)
+                {
+                    await _open.Task.WaitAsync(cancellationToken);
                 }
 
                 _parts[partNumber] = part.ToArray();
