@@ -18,7 +18,7 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props BannedSymbols.txt .editorconfig appsettings.json ./
 COPY src/ src/
 RUN dotnet restore src/BackupWorker/BackupWorker.csproj -r linux-x64
-# ReadyToRun, as bench/ measures it: start-up and the first backup do not wait for the JIT.
+# ReadyToRun, as bench/ measures it (bench/build-backupdr.sh): start-up and the first backup do not wait for the JIT.
 RUN dotnet publish src/BackupWorker/BackupWorker.csproj -c Release -r linux-x64 --self-contained false \
       -p:PublishReadyToRun=true --no-restore -o /out \
  && test -x /out/backupdr && test -f /out/backupdr.dll && test -f /out/appsettings.json

@@ -28,13 +28,11 @@ done
 
 REV=$(git -C "$ROOT" rev-parse "${BACKUPDR_REV:-HEAD}")
 SRC="$BUILD_CACHE/$REV"
-DLL="$SRC/src/BackupWorker/bin/Release/net10.0/backupdr.dll"
+DLL="$SRC/publish/backupdr.dll"
 GEN="$SRC/bench/FleetGenerator/bin/Release/net10.0/backupdr-fleet-gen.dll"
 if [ ! -f "$DLL" ] || [ ! -f "$GEN" ]; then
-  log "building backupdr $REV (Release, from git archive)"
-  rm -rf "$SRC" && mkdir -p "$SRC"
-  git -C "$ROOT" archive "$REV" | tar -x -C "$SRC"
-  dotnet build "$SRC/src/BackupWorker/BackupWorker.csproj" -c Release -nologo -v:quiet -clp:NoSummary >/dev/null
+  log "building backupdr $REV (published as it ships: Release, ReadyToRun; from git archive)"
+  "$ROOT/bench/build-backupdr.sh" "$ROOT" "$REV" "$SRC" >/dev/null
   dotnet build "$SRC/bench/FleetGenerator/FleetGenerator.csproj" -c Release -nologo -v:quiet -clp:NoSummary >/dev/null
 fi
 
