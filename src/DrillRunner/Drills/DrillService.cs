@@ -147,6 +147,7 @@ internal sealed partial class DrillService(
                 {
                     FilestorePath = files is null ? null : ready.FilestorePath,
                     FilestoreSkipReason = files is null ? "backup has no filestore" : null,
+                    FilestoreContentNamed = files is not null,
                 }, probeEnded, stopProbes.Token);
             }
 

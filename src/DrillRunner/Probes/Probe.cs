@@ -17,7 +17,14 @@ internal sealed record ProbeContext(
     DatabaseEvidenceRecord Evidence,
     string? FilestorePath,
     string? FilestoreSkipReason,
-    TargetOptions Target);
+    TargetOptions Target)
+{
+    /// <summary>
+    /// Every file in <see cref="FilestorePath"/> was written by this drill's restore, which renames a file into place
+    /// only once the SHA-1 of what it wrote equals the file's name.
+    /// </summary>
+    public bool FilestoreContentNamed { get; init; }
+}
 
 internal sealed record ProbeResult(ProbeStatus Status, string Details)
 {

@@ -37,7 +37,7 @@ public sealed class AttachmentsProbeTests(PostgresFixture postgres) : IAsyncLife
     [Fact]
     public async Task Check_WholeFilestore_Passes()
     {
-        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, Token);
+        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, contentNamed: false, Token);
 
         result.Status.ShouldBe(ProbeStatus.Passed, result.Details);
         result.Details.ShouldContain("every file present with matching SHA-1 and size");
@@ -49,7 +49,7 @@ public sealed class AttachmentsProbeTests(PostgresFixture postgres) : IAsyncLife
         var name = await StoredFileAsync(0);
         File.Delete(Path.Combine(_filestore, name));
 
-        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, Token);
+        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, contentNamed: false, Token);
 
         result.Status.ShouldBe(ProbeStatus.Failed);
         result.Details.ShouldContain($"file {name} is missing");
@@ -64,7 +64,7 @@ public sealed class AttachmentsProbeTests(PostgresFixture postgres) : IAsyncLife
         bytes[bytes.Length / 2] ^= 0x40;
         await File.WriteAllBytesAsync(path, bytes, Token);
 
-        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, Token);
+        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, contentNamed: false, Token);
 
         result.Status.ShouldBe(ProbeStatus.Failed);
         result.Details.ShouldContain($"file {name} has SHA-1");
@@ -77,7 +77,7 @@ public sealed class AttachmentsProbeTests(PostgresFixture postgres) : IAsyncLife
         var name = await StoredFileAsync(2);
         await DrillTests.ExecuteAsync(_scenario.Source.ConnectionString, $"UPDATE ir_attachment SET file_size = file_size + 1 WHERE store_fname = '{name}'", Token);
 
-        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, Token);
+        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, contentNamed: false, Token);
 
         result.Status.ShouldBe(ProbeStatus.Failed);
         result.Details.ShouldContain($"file {name} has");
@@ -90,9 +90,37 @@ public sealed class AttachmentsProbeTests(PostgresFixture postgres) : IAsyncLife
         await DrillTests.ExecuteAsync(_scenario.Source.ConnectionString,
             "UPDATE ir_attachment SET store_fname = '../../etc/passwd' WHERE id = (SELECT min(id) FROM ir_attachment WHERE store_fname IS NOT NULL)", Token);
 
-        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, Token);
+        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, contentNamed: false, Token);
 
         result.Status.ShouldBe(ProbeStatus.Failed);
         result.Details.ShouldContain("file ../../etc/passwd is missing");
+    }
+
+    [Fact]
+    public async Task Check_ContentNamedFolder_StillFindsMissingFilesWrongSizesAndChecksumsOtherThanTheName()
+    {
+        // A folder the drill's restore wrote: names are trusted to be the content's SHA-1, files are not read again;
+        // the rows are still checked against the names and the files' lengths.
+        var missing = await StoredFileAsync(0);
+        File.Delete(Path.Combine(_filestore, missing));
+        var resized = await StoredFileAsync(1);
+        await DrillTests.ExecuteAsync(_scenario.Source.ConnectionString, $"UPDATE ir_attachment SET file_size = file_size + 1 WHERE store_fname = '{resized}'", Token);
+        var renamed = await StoredFileAsync(2);
+        await DrillTests.ExecuteAsync(_scenario.Source.ConnectionString, $"UPDATE ir_attachment SET checksum = repeat('0', 40) WHERE store_fname = '{renamed}'", Token);
+
+        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, contentNamed: true, Token);
+
+        result.Status.ShouldBe(ProbeStatus.Failed);
+        result.Details.ShouldContain($"file {missing} is missing");
+        result.Details.ShouldContain($"file {resized} has");
+        result.Details.ShouldContain($"file {renamed} has SHA-1 {renamed[3..]}, the row says {new string('0', 40)}");
+    }
+
+    [Fact]
+    public async Task Check_ContentNamedWholeFolder_Passes()
+    {
+        var result = await AttachmentsProbe.CheckAsync(_scenario.Source.ConnectionString, _filestore, contentNamed: true, Token);
+
+        result.Status.ShouldBe(ProbeStatus.Passed, result.Details);
     }
 }
