@@ -12,16 +12,37 @@ internal sealed class CliProgress(CliEnvironment environment)
 {
     private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
 
-    /// <summary>Runs <paramref name="work"/>, showing the byte count it reports under <paramref name="title"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/>, showing the byte counts it reports under <paramref name="title"/>: one figure per
+    /// stage, in the order the stages first reported (stages may run at the same time, as a restore's database and
+    /// filestore do), each with its rate since that stage began.
+    /// </summary>
     public async Task<T> RunAsync<T>(string title, Func<IProgress<(string Stage, long Bytes)>, Task<T>> work)
     {
         var started = environment.Time.GetTimestamp();
-        string Describe(string stage, long bytes)
+        var stages = new List<(string Name, long Started, long Bytes)>();
+        string Record((string Stage, long Bytes) report)
         {
-            var elapsed = environment.Time.GetElapsedTime(started);
-            var rate = elapsed.TotalSeconds > 0 ? bytes / elapsed.TotalSeconds : 0;
-            return string.Create(CultureInfo.InvariantCulture,
-                $"{title}: {stage} {Size(bytes)}, {Size((long)rate)}/s, {elapsed:hh\\:mm\\:ss}");
+            lock (stages)
+            {
+                var index = stages.FindIndex(s => s.Name == report.Stage);
+                if (index < 0)
+                {
+                    stages.Add((report.Stage, environment.Time.GetTimestamp(), report.Bytes));
+                }
+                else
+                {
+                    stages[index] = stages[index] with { Bytes = report.Bytes };
+                }
+
+                var figures = stages.Select(s =>
+                {
+                    var seconds = environment.Time.GetElapsedTime(s.Started).TotalSeconds;
+                    return string.Create(CultureInfo.InvariantCulture, $"{s.Name} {Size(s.Bytes)} ({Size(seconds > 0 ? (long)(s.Bytes / seconds) : 0)}/s)");
+                });
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"{title}: {string.Join(", ", figures)}, {environment.Time.GetElapsedTime(started):hh\\:mm\\:ss}");
+            }
         }
 
         if (!environment.ErrorIsTerminal)
@@ -29,10 +50,14 @@ internal sealed class CliProgress(CliEnvironment environment)
             var lastPrinted = started;
             var plain = new SynchronousProgress<(string Stage, long Bytes)>(report =>
             {
-                if (environment.Time.GetElapsedTime(lastPrinted) >= PlainInterval)
+                lock (stages)
                 {
-                    lastPrinted = environment.Time.GetTimestamp();
-                    environment.Error.WriteLine(Describe(report.Stage, report.Bytes));
+                    var line = Record(report);
+                    if (environment.Time.GetElapsedTime(lastPrinted) >= PlainInterval)
+                    {
+                        lastPrinted = environment.Time.GetTimestamp();
+                        environment.Error.WriteLine(line);
+                    }
                 }
             });
             return await work(plain);
@@ -42,7 +67,7 @@ internal sealed class CliProgress(CliEnvironment environment)
         T result = default!;
         await console.Status().StartAsync(title, async context =>
         {
-            result = await work(new SynchronousProgress<(string Stage, long Bytes)>(report => context.Status(Markup.Escape(Describe(report.Stage, report.Bytes)))));
+            result = await work(new SynchronousProgress<(string Stage, long Bytes)>(report => context.Status(Markup.Escape(Record(report)))));
         });
         return result;
     }
