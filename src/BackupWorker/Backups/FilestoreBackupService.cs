@@ -25,7 +25,7 @@ internal sealed partial class FilestoreBackupService(FilestoreOptions options, T
         var started = time.GetTimestamp();
         var latest = await ReadLatestIndexAsync(repository, target.Name, cancellationToken);
         var indexRead = time.GetElapsedTime(started);
-        var known = await KnownBlobs.LoadAsync(repository.Store, keys, target.Name, latest, options.UploadParallelism, cancellationToken);
+        var known = await KnownBlobs.LoadAsync(repository.Store, keys, target.Name, latest, options.DownloadParallelism, cancellationToken);
         var knownFound = time.GetElapsedTime(started);
         LogKnown(logger, target.Name, known.Count, known.TablesRead, indexRead, knownFound);
         foreach (var skipped in known.Skipped)

@@ -173,7 +173,7 @@ internal sealed partial class BackupDrCli
         using var repository = await invocation.OpenRepositoryAsync(cancellationToken);
         var manifest = await BackupCatalog.ResolveAsync(repository.Store, target.Name, invocation.Parse.GetValue(_verifyBackup)!, cancellationToken);
         var report = await new CliProgress(_environment).RunAsync($"verify {target.Name}/{manifest.BackupId}", progress =>
-            BackupVerifier.VerifyAsync(repository, manifest, invocation.Options.Filestore.UploadParallelism,
+            BackupVerifier.VerifyAsync(repository, manifest, invocation.Options.Filestore.DownloadParallelism,
                 new SynchronousProgress<long>(b => progress.Report(("read", b))), cancellationToken));
 
         var json = new JsonObject
@@ -245,7 +245,7 @@ internal sealed partial class BackupDrCli
 
         var filestoreStep = new FilestoreRestoreStep(
             new FilestoreRestorer(invocation.Time, invocation.LoggerFactory.CreateLogger<FilestoreRestorer>()),
-            new FilestoreRestoreOptions(invocation.Options.Filestore.UploadParallelism, Overwrite: force));
+            new FilestoreRestoreOptions(invocation.Options.Filestore.DownloadParallelism, Overwrite: force));
         var json = new JsonObject
         {
             ["backupId"] = manifest.BackupId,

@@ -26,7 +26,7 @@ internal static class DrillComposition
             sandboxes,
             new RestorePipeline(
                 new DatabaseRestorer(time, loggers.CreateLogger<DatabaseRestorer>()),
-                new FilestoreRestoreStep(new FilestoreRestorer(time, loggers.CreateLogger<FilestoreRestorer>()), new FilestoreRestoreOptions(options.Filestore.UploadParallelism)),
+                new FilestoreRestoreStep(new FilestoreRestorer(time, loggers.CreateLogger<FilestoreRestorer>()), new FilestoreRestoreOptions(options.Filestore.DownloadParallelism)),
                 time),
             http,
             time,

@@ -178,13 +178,14 @@ public static class BackupDrConfiguration
 
     private static FilestoreOptions ReadFilestore(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "PackTargetSizeBytes", "ReadParallelism", "UploadParallelism", "PackGracePeriod");
+        reader.RejectUnknownKeys(section, "PackTargetSizeBytes", "ReadParallelism", "UploadParallelism", "DownloadParallelism", "PackGracePeriod");
         var defaults = new FilestoreOptions();
         return new FilestoreOptions
         {
             PackTargetSizeBytes = reader.Long(section, "PackTargetSizeBytes", defaults.PackTargetSizeBytes),
             ReadParallelism = reader.Int(section, "ReadParallelism", defaults.ReadParallelism),
             UploadParallelism = reader.Int(section, "UploadParallelism", defaults.UploadParallelism),
+            DownloadParallelism = reader.Int(section, "DownloadParallelism", defaults.DownloadParallelism),
             PackGracePeriod = reader.OptionalDuration(section, "PackGracePeriod", defaults.PackGracePeriod),
         };
     }

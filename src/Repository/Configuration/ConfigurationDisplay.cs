@@ -98,6 +98,7 @@ public static class ConfigurationDisplay
                 ["PackTargetSizeBytes"] = options.Filestore.PackTargetSizeBytes,
                 ["ReadParallelism"] = options.Filestore.ReadParallelism,
                 ["UploadParallelism"] = options.Filestore.UploadParallelism,
+                ["DownloadParallelism"] = options.Filestore.DownloadParallelism,
                 ["PackGracePeriod"] = options.Filestore.PackGracePeriod.ToString("c"),
             },
             ["Sandbox"] = new JsonObject

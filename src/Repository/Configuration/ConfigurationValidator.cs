@@ -312,6 +312,11 @@ internal static partial class ConfigurationValidator
             add("Filestore:UploadParallelism", $"{filestore.UploadParallelism} is outside 1-64");
         }
 
+        if (filestore.DownloadParallelism is < 1 or > 64)
+        {
+            add("Filestore:DownloadParallelism", $"{filestore.DownloadParallelism} is outside 1-64");
+        }
+
         if (filestore.PackGracePeriod < TimeSpan.FromMinutes(10))
         {
             add("Filestore:PackGracePeriod", $"{filestore.PackGracePeriod:c} is shorter than 00:10:00; an unreferenced pack that young may belong to a backup still running");

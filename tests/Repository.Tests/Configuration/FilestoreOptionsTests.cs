@@ -13,13 +13,14 @@ public sealed class FilestoreOptionsTests
             ["BackupDr:Filestore:PackTargetSizeBytes"] = "33554432",
             ["BackupDr:Filestore:ReadParallelism"] = "8",
             ["BackupDr:Filestore:UploadParallelism"] = "6",
+            ["BackupDr:Filestore:DownloadParallelism"] = "12",
             ["BackupDr:Filestore:PackGracePeriod"] = "1.00:00:00",
             ["BackupDr:Targets:0:IncludeUnreferencedFiles"] = "true",
         }));
 
         options.Filestore.ShouldBe(new FilestoreOptions
         {
-            PackTargetSizeBytes = 32 << 20, ReadParallelism = 8, UploadParallelism = 6, PackGracePeriod = TimeSpan.FromDays(1),
+            PackTargetSizeBytes = 32 << 20, ReadParallelism = 8, UploadParallelism = 6, DownloadParallelism = 12, PackGracePeriod = TimeSpan.FromDays(1),
         });
         options.Filestore.LargeFileBytes.ShouldBe(8 << 20);
         options.Targets[0].IncludeUnreferencedFiles.ShouldBeTrue();
@@ -42,6 +43,7 @@ public sealed class FilestoreOptionsTests
             ["BackupDr:Filestore:PackTargetSizeBytes"] = "1000",
             ["BackupDr:Filestore:ReadParallelism"] = "0",
             ["BackupDr:Filestore:UploadParallelism"] = "65",
+            ["BackupDr:Filestore:DownloadParallelism"] = "0",
             ["BackupDr:Filestore:PackGracePeriod"] = "00:01:00",
             ["BackupDr:Filestore:PackSize"] = "1",
             ["BackupDr:Targets:0:IncludeUnreferencedFiles"] = "sometimes",
@@ -49,6 +51,6 @@ public sealed class FilestoreOptionsTests
         [
             "BackupDr:Filestore:PackSize", "BackupDr:Targets:0:IncludeUnreferencedFiles",
             "BackupDr:Filestore:PackTargetSizeBytes", "BackupDr:Filestore:ReadParallelism", "BackupDr:Filestore:UploadParallelism",
-            "BackupDr:Filestore:PackGracePeriod",
+            "BackupDr:Filestore:DownloadParallelism", "BackupDr:Filestore:PackGracePeriod",
         ], ignoreOrder: true);
 }
