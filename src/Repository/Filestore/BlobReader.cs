@@ -65,7 +65,7 @@ internal static class BlobReader
     public static async Task<PreparedBlob> ReadSmallAsync(string root, SourceFile file, FilestoreKeys keys, CancellationToken cancellationToken)
     {
         var size = checked((int)file.SizeBytes);
-        var raw = Buffers.Rent(Math.Max(size + 1, 1));
+        var raw = Buffers.Rent(Math.Max(size, 1));
         try
         {
             var length = await ReadWholeAsync(Path.Combine(root, file.Name), raw, size, cancellationToken);
@@ -81,12 +81,16 @@ internal static class BlobReader
                 return new PreparedBlob(file, blobId, kept, length, Codec.None);
             }
 
-            var compressed = Buffers.Rent(Compressor.GetCompressBound(length));
+            // Compressed into at most the file's own size: content that does not shrink is stored as it is (and the
+            // buffer is the size of the file, not of zstd's worst case, which rounded to twice the memory).
+            var compressed = Buffers.Rent(length);
             var compressor = RentCompressor();
             try
             {
-                var written = compressor.Wrap(content, compressed);
-                return new PreparedBlob(file, blobId, compressed, written, Codec.Zstd);
+                if (compressor.TryWrap(content, compressed.AsSpan(0, length), out var written) && written < length)
+                {
+                    return new PreparedBlob(file, blobId, compressed, written, Codec.Zstd);
+                }
             }
             catch
             {
@@ -97,6 +101,11 @@ internal static class BlobReader
             {
                 Compressors.Add(compressor);
             }
+
+            Buffers.Return(compressed);
+            var stored = raw;
+            raw = null;
+            return new PreparedBlob(file, blobId, stored, length, Codec.None);
         }
         finally
         {
@@ -184,9 +193,15 @@ internal static class BlobReader
         try
         {
             int read;
-            while (total <= expected && (read = await stream.ReadAsync(buffer.AsMemory(total, expected + 1 - total), cancellationToken)) > 0)
+            while (total < expected && (read = await stream.ReadAsync(buffer.AsMemory(total, expected - total), cancellationToken)) > 0)
             {
                 total += read;
+            }
+
+            // One byte more than expected means the file grew; the buffer holds the expected size only.
+            if (total == expected && await stream.ReadAsync(new byte[1], cancellationToken) > 0)
+            {
+                total++;
             }
         }
         catch (IOException e)

@@ -1,3 +1,4 @@
+using BackupDr.Repository.Compression;
 using BackupDr.Repository.Filestore;
 using BackupDr.Repository.Storage;
 
@@ -200,6 +201,41 @@ public sealed class FilestoreBackupTests : IAsyncLifetime
         {
             Directory.Delete(restored, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ReadSmall_FileLargerOrSmallerThanPlanned_IsAContentMismatch(bool grew)
+    {
+        // The buffer holds the planned size only: one byte more must still be noticed.
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var name = _harness.AddFile(FilestoreHarness.TextContent(4096, 77));
+        using var keys = FilestoreKeys.Derive(_harness.Repository.MasterKey, "acme-prod");
+        var planned = new SourceFile(name, name[3..], grew ? 4095 : 4097, Referenced: true);
+
+        var error = await Should.ThrowAsync<SourceFileException>(() => BlobReader.ReadSmallAsync(_harness.Root, planned, keys, cancellationToken));
+
+        error.Kind.ShouldBe(FileProblemKind.ContentMismatch);
+        error.Message.ShouldContain("size changed");
+    }
+
+    [Fact]
+    public async Task ReadSmall_ContentThatDoesNotShrink_IsStoredAsItIs()
+    {
+        // 200 random bytes show only about 7 bits per byte in so short a sample, so the entropy test lets zstd try;
+        // zstd cannot make them smaller, and what it cannot make smaller is stored without it.
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var content = FilestoreHarness.RandomContent(200, 5);
+        BlobReader.ChooseCodec(content).ShouldBe(Codec.Zstd);
+
+        var name = _harness.AddFile(content);
+        using var keys = FilestoreKeys.Derive(_harness.Repository.MasterKey, "acme-prod");
+
+        using var blob = await BlobReader.ReadSmallAsync(_harness.Root, new SourceFile(name, name[3..], content.Length, Referenced: true), keys, cancellationToken);
+
+        blob.Codec.ShouldBe(Codec.None);
+        blob.Stored.ToArray().ShouldBe(content);
     }
 
     [Fact]
