@@ -5,6 +5,7 @@ using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
 using BackupDr.Repository.Filestore;
 using BackupDr.Repository.Retention;
+using BackupDr.Repository.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Retention;
@@ -25,6 +26,9 @@ internal sealed record PruneReport(
 /// </summary>
 internal sealed partial class PruneService(BackupDrOptions options, TimeProvider time, ILogger<PruneService> logger, IDrillProtectionSource? drills = null)
 {
+    /// <summary>A local Put's temporary file not written for this long belongs to a process that was killed.</summary>
+    private static readonly TimeSpan AbandonedUploadAge = TimeSpan.FromHours(24);
+
     /// <summary>The dry run: what would go and why (the filestore indexes are encrypted, so it needs the repository open).</summary>
     public Task<PruneReport> PlanAsync(BackupRepository repository, TargetOptions target, CancellationToken cancellationToken) =>
         PruneAsync(repository, target, audit: null, cancellationToken);
@@ -95,6 +99,15 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
                 LogLeaseSwept(logger, target.Name, swept.Value);
             }
 
+            if (store is LocalObjectStore local)
+            {
+                var (files, bytes) = local.DeleteAbandonedTemporaryFiles(RepositoryLayout.TargetPrefix(target.Name), time.GetUtcNow() - AbandonedUploadAge);
+                if (files > 0)
+                {
+                    LogTemporaryFilesSwept(logger, target.Name, files, bytes);
+                }
+            }
+
             plan = plan with
             {
                 Decisions = plan.Decisions
@@ -125,6 +138,9 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: backup {BackupId} kept: a drill opened on it after the plan was made")]
     private static partial void LogHeldByNewDrill(ILogger logger, string target, string backupId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: deleted {Files} temporary file(s) ({Bytes} bytes) of uploads a killed process left")]
+    private static partial void LogTemporaryFilesSwept(ILogger logger, string target, int files, long bytes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: deleted the expired lease {Key} of a drill that died")]
     private static partial void LogLeaseSwept(ILogger logger, string target, string key);

@@ -21,6 +21,9 @@ internal static class RepositoryLayout
 
     public static string TargetsPrefix => "targets/";
 
+    /// <summary>Everything of one target: backups, filestore packs, drills, WAL.</summary>
+    public static string TargetPrefix(string target) => $"targets/{target}/";
+
     public static string BackupsPrefix(string target) => $"targets/{target}/backups/";
 
     public static ObjectKey BackupFolder(string target, BackupId backup) => ObjectKey.Parse($"targets/{target}/backups/{backup}");

@@ -120,6 +120,38 @@ internal sealed class LocalObjectStore : IObjectStore
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Deletes the temporary files of Puts that never finished (the process was killed before it could delete them)
+    /// under the folder of <paramref name="prefix"/>, when they were last written before <paramref name="writtenBefore"/>:
+    /// a Put in progress writes its file continuously, so an old one belongs to no running Put. The object stores' own
+    /// equivalents are an S3 lifecycle rule that aborts incomplete multipart uploads, and Azure's garbage collection of
+    /// uncommitted blocks after seven days.
+    /// </summary>
+    /// <returns>How many files were deleted and their bytes.</returns>
+    public (int Files, long Bytes) DeleteAbandonedTemporaryFiles(string prefix, DateTimeOffset writtenBefore)
+    {
+        ObjectKey.ValidatePrefix(prefix);
+        var folder = Path.Combine(_root, prefix.Replace('/', Path.DirectorySeparatorChar));
+        if (!Directory.Exists(folder))
+        {
+            return (0, 0);
+        }
+
+        var files = 0;
+        long bytes = 0;
+        foreach (var temp in Directory.EnumerateFiles(folder, $"{TempPrefix}*.tmp", SearchOption.AllDirectories))
+        {
+            var info = new FileInfo(temp);
+            if (info.Exists && info.LastWriteTimeUtc < writtenBefore.UtcDateTime && DeleteTemp(temp))
+            {
+                files++;
+                bytes += info.Length;
+            }
+        }
+
+        return (files, bytes);
+    }
+
     private string PathOf(ObjectKey key)
     {
         if (key.Value.Length == 0)

@@ -6,8 +6,8 @@ namespace BackupDr.IntegrationTests.Retention;
 
 /// <summary>
 /// <c>backupdr prune</c> on real backups: a dry run says what would go and why and deletes nothing; <c>--apply</c>
-/// records each deletion in the audit trail, deletes the expired backups (manifest and objects) and the orphan folders
-/// of interrupted backups, and keeps the newest.
+/// records each deletion in the audit trail, deletes the expired backups (manifest and objects), the orphan folders
+/// of interrupted backups and the temporary files of local uploads a killed process left, and keeps the newest.
 /// </summary>
 public sealed class PruneTests(PostgresFixture postgres) : IAsyncLifetime
 {
@@ -41,6 +41,14 @@ public sealed class PruneTests(PostgresFixture postgres) : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(BackupFolder(orphan), "database.dump.zst.aesgcm"), "partial", TestContext.Current.CancellationToken);
         var later = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddDays(3));
 
+        // Temporary files of local Puts: one a killed process left two days before the prune, one still being written.
+        var abandoned = Path.Combine(BackupFolder(ids[2]), ".~put-0123456789abcdef.tmp");
+        var writing = Path.Combine(_scenario.LocalRepositoryPath, "targets", BackupScenario.Target, ".~put-fedcba9876543210.tmp");
+        await File.WriteAllTextAsync(abandoned, "half", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(writing, "still going", TestContext.Current.CancellationToken);
+        File.SetLastWriteTimeUtc(abandoned, later.GetUtcNow().AddDays(-2).UtcDateTime);
+        File.SetLastWriteTimeUtc(writing, later.GetUtcNow().AddMinutes(-1).UtcDateTime);
+
         var dryRun = await PruneAsync(later, "--json");
 
         dryRun.ExitCode.ShouldBe(0, dryRun.ToString());
@@ -65,6 +73,8 @@ public sealed class PruneTests(PostgresFixture postgres) : IAsyncLifetime
         Directory.EnumerateFiles(BackupFolder(ids[0])).ShouldBeEmpty("manifest and objects are gone");
         Directory.EnumerateFiles(BackupFolder(ids[1])).ShouldBeEmpty();
         Directory.EnumerateFiles(BackupFolder(orphan)).ShouldBeEmpty();
+        File.Exists(abandoned).ShouldBeFalse("an upload's temporary file not written for a day is deleted");
+        File.Exists(writing).ShouldBeTrue("a temporary file written a minute ago belongs to a running upload");
         (await _scenario.RunJsonAsync("verify", "--target", BackupScenario.Target))["damaged"]!.GetValue<int>().ShouldBe(0, "the kept backup is whole");
 
         // Each backup was recorded in the audit trail when it was made, and each deletion before it was made.
