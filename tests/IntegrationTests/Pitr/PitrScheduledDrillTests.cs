@@ -1,0 +1,54 @@
+using BackupDr.BackupWorker.Cli;
+using BackupDr.BackupWorker.Drills;
+using BackupDr.BackupWorker.Hosting;
+using BackupDr.DrillRunner.Restore;
+using BackupDr.Repository.Drills;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BackupDr.IntegrationTests.Pitr;
+
+/// <summary>The worker's scheduled drill of a PITR target, against a real PostgreSQL 15 primary and its archive.</summary>
+public sealed class PitrScheduledDrillTests
+{
+    [Fact]
+    public async Task ScheduledDrill_PitrTarget_RestoresNowMinusFlushIntervalAndRecordsTheRpoAgainstTheLastReplayedCommit()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        await scenario.GenerateOdooAsync(cancellationToken);
+        scenario.StartArchiver();
+        var baseBackup = await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        await scenario.WaitUntilCoveredAsync(baseBackup["recoveryPoint"]!.GetValue<DateTimeOffset>().AddSeconds(2), cancellationToken);
+        (long Id, DateTimeOffset Committed) last = default;
+        for (var i = 0; i < 5; i++)
+        {
+            last = await scenario.InsertMoveAsync($"move {i}", cancellationToken);
+        }
+
+        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+        var options = scenario.LoadOptions();
+        var loggers = NullLoggerFactory.Instance;
+        await using var access = new RepositoryAccess(options, TimeProvider.System, loggers);
+        var identity = WorkerIdentity.Create(options.Scheduler, TimeProvider.System);
+
+        // What 'backupdr run' binds: the restored server calls 'backupdr wal-fetch' with the same configuration, no passphrase.
+        var fetch = new WalFetchCommand(
+            ["dotnet", typeof(BackupDrCli).Assembly.Location, "--config", scenario.ConfigPath],
+            new Dictionary<string, string?> { ["BackupDr__Repository__Passphrase"] = "", ["BackupDr__Repository__PassphraseFile"] = "" });
+        using var service = new ScheduledDrillService(options, access, identity, fetch, TimeProvider.System, loggers);
+
+        var result = await service.RunAsync(options.Targets[0], DrillBackupChoice.Latest, cancellationToken);
+
+        result.Outcome.ShouldBe(ScheduledDrillOutcome.Passed);
+        result.BackupId.ShouldBe(baseBackup["backupId"]!.GetValue<string>());
+        var records = await DrillRecords.ListAsync(access.Store, PitrScenario.Target, masterKey: null, cancellationToken);
+        var record = records.ShouldHaveSingleItem().Record;
+        record.DrillId.ShouldBe(result.DrillId);
+        record.Selection.ShouldBe("pitr");
+        record.Pitr.ShouldNotBeNull().Choice.ShouldBe("now-minus-flush-interval");
+        record.Pitr.LastReplayedTransaction.ShouldBe(last.Committed);
+        record.Rpo.AchievedSeconds.ShouldNotBeNull().ShouldBe(Math.Round((record.Pitr.RequestedMoment - last.Committed).TotalSeconds, 3), 0.002);
+        result.AchievedRpo.ShouldNotBeNull().TotalSeconds.ShouldBe(record.Rpo.AchievedSeconds!.Value, 0.001);
+        (await DrillLease.ReadLiveAsync(access.Store, PitrScenario.Target, TimeProvider.System, cancellationToken)).ShouldBeEmpty("the drill's lease ends with its record");
+    }
+}
