@@ -4,6 +4,9 @@ using BackupDr.Repository.Storage;
 
 namespace BackupDr.Repository.Wal;
 
+/// <summary>A stretch of time every moment of which can be restored (from <paramref name="From"/> to <paramref name="To"/>).</summary>
+internal sealed record RestorableSpan(DateTimeOffset From, DateTimeOffset To);
+
 /// <summary>
 /// The continuity of a target's WAL archive from its oldest base backup on, from listings alone (no segment is read).
 /// </summary>
@@ -16,6 +19,36 @@ internal sealed record WalContinuity(
     IReadOnlyList<BackupManifest> BaseBackups, WalChainReport? Chain, DateTimeOffset? LastArchivedBeforeHole, BackupManifest? RestorableAgainFrom)
 {
     public WalGap? FirstGap => Chain?.Gaps.Count > 0 ? Chain.Gaps[0] : null;
+
+    /// <summary>
+    /// What can be restored now, per base backup: from its recovery point to <paramref name="coveredUntil"/> when no gap
+    /// follows its start; to about the first hole when it follows (the hole's time is known for the first gap only, so a
+    /// base backup before a later gap counts as its recovery point alone: the figure errs towards a longer gap, never a
+    /// shorter one). A base backup whose start segment is missing, or a chain with a problem (a missing history file),
+    /// contributes its recovery point alone.
+    /// </summary>
+    public IReadOnlyList<RestorableSpan> Spans(DateTimeOffset? coveredUntil)
+    {
+        if (Chain is null)
+        {
+            return [];
+        }
+
+        var spans = new List<RestorableSpan>();
+        foreach (var b in BaseBackups)
+        {
+            var size = b.Pitr!.WalSegmentSizeBytes;
+            var start = WalSegmentName.Parse(b.Pitr.StartSegment, size).Segment;
+            var next = Chain.Gaps.FirstOrDefault(g => WalSegmentName.Parse(g.LastMissing, size).Segment >= start);
+            DateTimeOffset? end = Chain.Problems.Count > 0 ? null
+                : next is null ? coveredUntil
+                : WalSegmentName.Parse(next.FirstMissing, size).Segment > start && ReferenceEquals(next, FirstGap) ? LastArchivedBeforeHole
+                : null;
+            spans.Add(new RestorableSpan(b.RecoveryPoint, end is { } e && e > b.RecoveryPoint ? e : b.RecoveryPoint));
+        }
+
+        return spans;
+    }
 
     /// <summary>
     /// Checks the chain from the oldest base backup's start segment. A hole is confirmed by a second listing: a running
