@@ -155,35 +155,12 @@ public sealed class PitrRestoreTests
         resolved.Sequence.ShouldBe(hole.Sequence);
     }
 
-    /// <summary>Evaluates every repository alert rule as the worker's schedule does; returns the newest archive-hole incident.</summary>
-    private static async Task<Repository.Alerts.Incident?> EvaluateHoleAlertAsync(PitrScenario scenario, CancellationToken cancellationToken)
-    {
-        var options = scenario.LoadOptions();
-        var loggers = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
-        await using var access = new BackupWorker.Hosting.RepositoryAccess(options, TimeProvider.System, loggers);
-        using var alerts = new BackupWorker.Alerts.WorkerAlerts(options, access, TimeProvider.System, loggers);
-        await alerts.EvaluateAllAsync(cancellationToken);
-        return await new Repository.Alerts.IncidentLog(access.Store).ReadLatestAsync(PitrScenario.Target, Repository.Alerts.AlertRule.PitrArchiveHole, cancellationToken);
-    }
-
     [Fact]
     public async Task Drill_PitrTarget_RestoresNowMinusFlushIntervalAndRecordsTheAchievedRpo()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
-        await scenario.GenerateOdooAsync(cancellationToken);
-        scenario.StartArchiver();
-        var baseBackup = await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
-
-        // Now minus the flush interval must lie after the base backup's consistent point: let the archive pass it first.
-        await scenario.WaitUntilCoveredAsync(baseBackup["recoveryPoint"]!.GetValue<DateTimeOffset>().AddSeconds(2), cancellationToken);
-        (long Id, DateTimeOffset Committed) last = default;
-        for (var i = 0; i < 10; i++)
-        {
-            last = await scenario.InsertMoveAsync($"move {i}", cancellationToken);
-        }
-
-        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+        var (_, last) = await scenario.PrepareDrillAsync(10, cancellationToken);
         var drill = await scenario.RunAsync("drill", "--target", PitrScenario.Target, "--pitr", "--json");
         var record = drill.Json;
         record["schemaVersion"]!.GetValue<int>().ShouldBe(2);
@@ -233,5 +210,16 @@ public sealed class PitrRestoreTests
         }
 
         return ids;
+    }
+
+    /// <summary>Evaluates every repository alert rule as the worker's schedule does; returns the newest archive-hole incident.</summary>
+    private static async Task<Repository.Alerts.Incident?> EvaluateHoleAlertAsync(PitrScenario scenario, CancellationToken cancellationToken)
+    {
+        var options = scenario.LoadOptions();
+        var loggers = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        await using var access = new BackupWorker.Hosting.RepositoryAccess(options, TimeProvider.System, loggers);
+        using var alerts = new BackupWorker.Alerts.WorkerAlerts(options, access, TimeProvider.System, loggers);
+        await alerts.EvaluateAllAsync(cancellationToken);
+        return await new Repository.Alerts.IncidentLog(access.Store).ReadLatestAsync(PitrScenario.Target, Repository.Alerts.AlertRule.PitrArchiveHole, cancellationToken);
     }
 }

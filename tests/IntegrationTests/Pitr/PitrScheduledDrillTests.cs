@@ -15,17 +15,7 @@ public sealed class PitrScheduledDrillTests
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
-        await scenario.GenerateOdooAsync(cancellationToken);
-        scenario.StartArchiver();
-        var baseBackup = await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
-        await scenario.WaitUntilCoveredAsync(baseBackup["recoveryPoint"]!.GetValue<DateTimeOffset>().AddSeconds(2), cancellationToken);
-        (long Id, DateTimeOffset Committed) last = default;
-        for (var i = 0; i < 5; i++)
-        {
-            last = await scenario.InsertMoveAsync($"move {i}", cancellationToken);
-        }
-
-        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+        var (baseBackup, last) = await scenario.PrepareDrillAsync(5, cancellationToken);
         var options = scenario.LoadOptions();
         var loggers = NullLoggerFactory.Instance;
         await using var access = new RepositoryAccess(options, TimeProvider.System, loggers);
