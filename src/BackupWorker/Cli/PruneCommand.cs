@@ -99,9 +99,12 @@ internal sealed partial class BackupDrCli
         var bases = reports.Sum(r => r.Pitr?.Plan.BaseBackups.Count(d => !d.Keep) ?? 0);
         var walObjects = reports.Sum(r => r.Pitr?.Plan.Wal.Objects.Count ?? 0);
         var bytes = reports.Sum(r => r.Deleted.Sum(d => d.Bytes) + (r.Pitr is { } p ? p.Deleted.Sum(d => d.Bytes) + p.WalBytesDeleted : 0));
+        var what = reports.Any(r => r.Pitr is not null)
+            ? string.Create(CultureInfo.InvariantCulture, $"{expired} backup(s), {orphans} orphan folder(s), {bases} base backup(s) and {walObjects} WAL object(s)")
+            : string.Create(CultureInfo.InvariantCulture, $"{expired} backup(s) and {orphans} orphan folder(s)");
         text.Append(apply
-            ? string.Create(CultureInfo.InvariantCulture, $"deleted {expired} backup(s), {orphans} orphan folder(s), {bases} base backup(s) and {walObjects} WAL object(s), {CliProgress.Size(bytes)}")
-            : string.Create(CultureInfo.InvariantCulture, $"dry run: {expired} backup(s), {orphans} orphan folder(s), {bases} base backup(s) and {walObjects} WAL object(s) would be deleted; run again with --apply to delete them"));
+            ? $"deleted {what}, {CliProgress.Size(bytes)}"
+            : $"dry run: {what} would be deleted; run again with --apply to delete them");
 
         return invocation.Output.Success(
             new JsonObject

@@ -8,7 +8,7 @@ namespace BackupDr.Repository.Tests.Retention;
 public sealed class PitrRetentionPlannerTests
 {
     private const long SegmentSize = WalSegmentName.DefaultSegmentSizeBytes;
-    private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public void Plan_WeeklyBaseBackupsAndASevenDayWindow_KeepsTheOneBeforeTheWindowAndPrunesOlderWithTheirWal()
@@ -68,11 +68,11 @@ public sealed class PitrRetentionPlannerTests
         plan.Wal.KeepFrom.ShouldBeNull();
     }
 
-    private static string Name(uint timeline, ulong segment) => new WalSegmentName(timeline, segment).Format(SegmentSize);
+    internal static string Name(uint timeline, ulong segment) => new WalSegmentName(timeline, segment).Format(SegmentSize);
 
-    private static WalListing Listing(ArchivedWal[] objects) => new(objects, []);
+    internal static WalListing Listing(ArchivedWal[] objects) => new(objects, []);
 
-    private static ArchivedWal Segment(uint timeline, ulong segment) => new(
+    internal static ArchivedWal Segment(uint timeline, ulong segment) => new(
         ObjectKey.Parse($"targets/t/wal/{timeline:X8}/{Name(timeline, segment)}.{new string('a', 64)}.zst.aesgcm"), WalObjectKind.Segment, Name(timeline, segment), timeline,
         new string('a', 64), 1000, "");
 
@@ -80,7 +80,8 @@ public sealed class PitrRetentionPlannerTests
         ObjectKey.Parse($"targets/t/wal/{timeline:X8}/{WalSegmentName.HistoryFileName(timeline)}.{new string('b', 64)}.zst.aesgcm"), WalObjectKind.History,
         WalSegmentName.HistoryFileName(timeline), timeline, new string('b', 64), 100, "");
 
-    private static BackupManifest Base(int daysOld, ulong startSegment, uint timeline = 1)
+    /// <summary>A base backup manifest <paramref name="daysOld"/> days before <see cref="Now"/>, starting at a segment.</summary>
+    internal static BackupManifest Base(int daysOld, ulong startSegment, uint timeline = 1)
     {
         var point = Now.AddDays(-daysOld);
         var start = new WalSegmentName(timeline, startSegment);
