@@ -29,10 +29,10 @@ public sealed class PitrScheduledDrillTests
 
         var result = await service.RunAsync(options.Targets[0], DrillBackupChoice.Latest, cancellationToken);
 
-        result.Outcome.ShouldBe(ScheduledDrillOutcome.Passed);
-        result.BackupId.ShouldBe(baseBackup["backupId"]!.GetValue<string>());
         var records = await DrillRecords.ListAsync(access.Store, PitrScenario.Target, masterKey: null, cancellationToken);
         var record = records.ShouldHaveSingleItem().Record;
+        result.Outcome.ShouldBe(ScheduledDrillOutcome.Passed, $"{record.Error}; {string.Join("; ", record.Reasons)}");
+        result.BackupId.ShouldBe(baseBackup["backupId"]!.GetValue<string>());
         record.DrillId.ShouldBe(result.DrillId);
         record.Selection.ShouldBe("pitr");
         record.Pitr.ShouldNotBeNull().Choice.ShouldBe("now-minus-flush-interval");
