@@ -48,6 +48,7 @@ internal static class ReportSource
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(pitrTargets);
         var trendStart = periodStart.AddMonths(-11);
         var wanted = new ConcurrentBag<(ObjectKey Key, bool IsManifest)>();
         var sizes = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
