@@ -73,6 +73,8 @@ internal sealed partial class WorkerAlerts(
         foreach (var target in targets.Where(t => t.Pitr.Enabled))
         {
             verdicts.Add(AlertRules.PitrArchive(target, await Repository.Wal.PitrStatus.ReadAsync(store, target.Name, cancellationToken), time.GetUtcNow()));
+            var masterKey = (await repository.OpenAsync(cancellationToken)).MasterKey;
+            verdicts.Add(AlertRules.PitrArchiveHole(target, await Repository.Wal.WalContinuity.CheckAsync(store, masterKey, target.Name, cancellationToken), time.GetUtcNow()));
         }
 
         return verdicts;

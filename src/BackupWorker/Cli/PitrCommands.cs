@@ -76,6 +76,7 @@ internal sealed partial class BackupDrCli
                 ["target"] = manifest.Target,
                 ["kind"] = manifest.Pitr!.Kind,
                 ["startLsn"] = manifest.Pitr.StartLsn,
+                ["startSegment"] = manifest.Pitr.StartSegment,
                 ["endLsn"] = manifest.Pitr.EndLsn,
                 ["timeline"] = manifest.Pitr.Timeline,
                 ["recoveryPoint"] = manifest.RecoveryPoint,

@@ -7,6 +7,7 @@ using BackupDr.BackupWorker.Retention;
 using BackupDr.Repository.Audit;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Filestore;
+using BackupDr.Repository.Retention;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Cli;
@@ -61,6 +62,21 @@ internal sealed partial class BackupDrCli
                     $"  {(apply ? "DELETED" : "delete")} {orphan.BackupId}  orphan folder: no manifest, {orphan.Objects} object(s), {CliProgress.Size(orphan.Bytes)}");
             }
 
+            if (report.Pitr is { } pitr)
+            {
+                foreach (var decision in pitr.Plan.BaseBackups)
+                {
+                    var verb = decision.Keep ? "keep  " : apply ? "DELETED" : "delete";
+                    text.AppendLine(CultureInfo.InvariantCulture,
+                        $"  {verb} base backup {decision.BackupId}  {decision.RecoveryPoint.UtcDateTime:yyyy-MM-dd HH:mm}  {string.Join("; ", decision.Reasons)}");
+                }
+
+                var wal = pitr.Plan.Wal;
+                text.AppendLine(wal.Objects.Count == 0
+                    ? $"  WAL: nothing to delete ({wal.Reason})"
+                    : string.Create(CultureInfo.InvariantCulture, $"  {(apply ? "DELETED" : "delete")} {wal.Objects.Count} WAL object(s), {CliProgress.Size(wal.Bytes)}: {wal.Reason}"));
+            }
+
             if (report.Garbage is { } plan)
             {
                 var verb = apply ? "DELETED" : "delete";
@@ -80,9 +96,15 @@ internal sealed partial class BackupDrCli
 
         var expired = reports.Sum(r => r.Plan.Deleted.Count());
         var orphans = reports.Sum(r => r.Orphans.Count);
+        var bases = reports.Sum(r => r.Pitr?.Plan.BaseBackups.Count(d => !d.Keep) ?? 0);
+        var walObjects = reports.Sum(r => r.Pitr?.Plan.Wal.Objects.Count ?? 0);
+        var bytes = reports.Sum(r => r.Deleted.Sum(d => d.Bytes) + (r.Pitr is { } p ? p.Deleted.Sum(d => d.Bytes) + p.WalBytesDeleted : 0));
+        var what = reports.Any(r => r.Pitr is not null)
+            ? string.Create(CultureInfo.InvariantCulture, $"{expired} backup(s), {orphans} orphan folder(s), {bases} base backup(s) and {walObjects} WAL object(s)")
+            : string.Create(CultureInfo.InvariantCulture, $"{expired} backup(s) and {orphans} orphan folder(s)");
         text.Append(apply
-            ? string.Create(CultureInfo.InvariantCulture, $"deleted {expired} backup(s) and {orphans} orphan folder(s), {CliProgress.Size(reports.Sum(r => r.Deleted.Sum(d => d.Bytes)))}")
-            : string.Create(CultureInfo.InvariantCulture, $"dry run: {expired} backup(s) and {orphans} orphan folder(s) would be deleted; run again with --apply to delete them"));
+            ? $"deleted {what}, {CliProgress.Size(bytes)}"
+            : $"dry run: {what} would be deleted; run again with --apply to delete them");
 
         return invocation.Output.Success(
             new JsonObject
@@ -92,20 +114,28 @@ internal sealed partial class BackupDrCli
                 ["targets"] = new JsonArray(reports.Select(r => (JsonNode)new JsonObject
                 {
                     ["target"] = r.Plan.Target,
-                    ["backups"] = new JsonArray(r.Plan.Decisions.Select(d => (JsonNode)new JsonObject
-                    {
-                        ["backupId"] = d.BackupId,
-                        ["recoveryPoint"] = d.RecoveryPoint,
-                        ["keep"] = d.Keep,
-                        ["reasons"] = new JsonArray(d.Reasons.Select(x => (JsonNode)x).ToArray()),
-                    }).ToArray()),
+                    ["backups"] = Decisions(r.Plan.Decisions),
                     ["orphans"] = new JsonArray(r.Orphans.Select(o => (JsonNode)new JsonObject
                     {
                         ["backupId"] = o.BackupId,
                         ["objects"] = o.Objects,
                         ["bytes"] = o.Bytes,
                     }).ToArray()),
-                    ["deletedBytes"] = r.Deleted.Sum(d => d.Bytes),
+                    ["deletedBytes"] = r.Deleted.Sum(d => d.Bytes) + (r.Pitr is { } p ? p.Deleted.Sum(d => d.Bytes) + p.WalBytesDeleted : 0),
+                    ["pitr"] = r.Pitr is not { } pitr ? null : new JsonObject
+                    {
+                        ["baseBackups"] = Decisions(pitr.Plan.BaseBackups),
+                        ["wal"] = new JsonObject
+                        {
+                            ["keepFrom"] = pitr.Plan.Wal.KeepFrom,
+                            ["oldestRetainedBaseBackup"] = pitr.Plan.Wal.OldestRetainedBaseBackup,
+                            ["reason"] = pitr.Plan.Wal.Reason,
+                            ["objects"] = pitr.Plan.Wal.Objects.Count,
+                            ["bytes"] = pitr.Plan.Wal.Bytes,
+                            ["first"] = pitr.Plan.Wal.Objects.Select(o => o.FileName).Min(StringComparer.Ordinal),
+                            ["last"] = pitr.Plan.Wal.Objects.Select(o => o.FileName).Max(StringComparer.Ordinal),
+                        },
+                    },
                     ["garbageSkipped"] = r.GarbageSkipped,
                     ["garbage"] = r.Garbage is not { } g ? null : new JsonObject
                     {
@@ -127,4 +157,13 @@ internal sealed partial class BackupDrCli
             },
             text.ToString());
     }
+
+    private static JsonArray Decisions(IEnumerable<RetentionDecision> decisions) =>
+        new(decisions.Select(d => (JsonNode)new JsonObject
+        {
+            ["backupId"] = d.BackupId,
+            ["recoveryPoint"] = d.RecoveryPoint,
+            ["keep"] = d.Keep,
+            ["reasons"] = new JsonArray(d.Reasons.Select(x => (JsonNode)x).ToArray()),
+        }).ToArray());
 }

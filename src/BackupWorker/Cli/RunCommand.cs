@@ -13,7 +13,7 @@ internal sealed partial class BackupDrCli
     /// <c>backupdr run</c>: the worker service, until SIGTERM or SIGINT. The repository is opened first (a wrong
     /// passphrase or a missing repository stops it with exit 2 before anything is scheduled); a clean stop exits 0.
     /// </summary>
-    private static async Task<int> RunWorkerAsync(CommandInvocation invocation, CancellationToken cancellationToken)
+    private async Task<int> RunWorkerAsync(CommandInvocation invocation, CancellationToken cancellationToken)
     {
         await using var app = WorkerHost.Build(invocation.Options, invocation.LoggerFactory, invocation.Time,
             services =>
@@ -21,6 +21,9 @@ internal sealed partial class BackupDrCli
                 services.AddSingleton<DrillProtections>();
                 services.AddSingleton<IDrillProtectionSource>(provider => provider.GetRequiredService<DrillProtections>());
                 services.AddSingleton<IScheduledDrillService, ScheduledDrillService>();
+
+                // How a restored PITR drill cluster calls back into this executable for WAL (same configuration).
+                services.AddSingleton(BuildWalFetchCommand(invocation));
             });
         var identity = app.Services.GetRequiredService<WorkerIdentity>();
         var repository = await app.Services.GetRequiredService<RepositoryAccess>().OpenAsync(cancellationToken);

@@ -1,14 +1,21 @@
 using BackupDr.BackupWorker.Hosting;
 using BackupDr.DrillRunner.Drills;
+using BackupDr.DrillRunner.Restore;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
 using Microsoft.Extensions.Logging;
 
 namespace BackupDr.BackupWorker.Drills;
 
-/// <summary>The worker's drills: the same <see cref="DrillService"/> as <c>backupdr drill</c>, after a sandbox sweep.</summary>
+/// <summary>
+/// The worker's drills: the same <see cref="DrillService"/> as <c>backupdr drill</c>, after a sandbox sweep. Targets with
+/// point-in-time recovery get the PITR drill of <c>backupdr drill --pitr</c> instead (<see cref="PitrDrillService"/>):
+/// the scheduled one (<see cref="DrillBackupChoice.Latest"/>) restores to now minus the flush interval, what an incident
+/// would ask for, so it proves the whole promise (archive lag, the longest replay from the base backup, the RPO);
+/// <see cref="DrillBackupChoice.Sample"/> restores to a random moment of the restorable range.
+/// </summary>
 internal sealed class ScheduledDrillService(
-    BackupDrOptions options, RepositoryAccess repository, WorkerIdentity identity, TimeProvider time, ILoggerFactory loggers)
+    BackupDrOptions options, RepositoryAccess repository, WorkerIdentity identity, WalFetchCommand walFetch, TimeProvider time, ILoggerFactory loggers)
     : IScheduledDrillService, IDisposable
 {
     private readonly HttpClient _http = new();
@@ -17,11 +24,22 @@ internal sealed class ScheduledDrillService(
     {
         await DrillComposition.SweepSandboxesAsync(options, time, loggers, cancellationToken);
         var open = await repository.OpenAsync(cancellationToken);
-        var request = new DrillRequest(target, target.Tier, options.Tiers[target.Tier], backup == DrillBackupChoice.Sample ? "sample" : "latest",
-            Owner: identity.InstanceId);
 
-        // The drill's lease (DrillService) keeps its backup from retention on every replica until the record is written.
-        var record = await DrillComposition.Create(options, _http, time, loggers).RunAsync(open, request, observer: null, cancellationToken);
+        // The drill's lease keeps its backup (for PITR: its base backup, so its WAL) from retention on every replica
+        // until the record is written.
+        DrillRecord record;
+        if (target.Pitr.Enabled)
+        {
+            var pitr = new PitrDrillService(new PitrRestorer(time, loggers.CreateLogger<PitrRestorer>()), time, loggers.CreateLogger<PitrDrillService>());
+            record = await pitr.RunAsync(open, new PitrDrillRequest(target, target.Tier, options.Tiers[target.Tier], backup == DrillBackupChoice.Sample,
+                walFetch, options.Sandbox.WorkPath, Owner: identity.InstanceId), observer: null, cancellationToken);
+        }
+        else
+        {
+            var request = new DrillRequest(target, target.Tier, options.Tiers[target.Tier], backup == DrillBackupChoice.Sample ? "sample" : "latest",
+                Owner: identity.InstanceId);
+            record = await DrillComposition.Create(options, _http, time, loggers).RunAsync(open, request, observer: null, cancellationToken);
+        }
 
         return new ScheduledDrillResult(
             record.DrillId,

@@ -13,16 +13,17 @@ namespace BackupDr.BackupWorker.Retention;
 /// <summary>What prune decided for one target, and what it deleted when applied.</summary>
 /// <param name="Garbage">The filestore garbage collection that followed (packs no retained backup references, objects
 /// of backups that never committed, stale locks), or null when <see cref="GarbageSkipped"/> says why it did not run.</param>
+/// <param name="Pitr">Base backups and WAL of a PITR target (null for targets without point-in-time recovery).</param>
 internal sealed record PruneReport(
     RetentionPlan Plan, IReadOnlyList<OrphanBackup> Orphans, IReadOnlyList<DeletedBackup> Deleted, bool Applied,
-    CollectionPlan? Garbage, string? GarbageSkipped);
+    CollectionPlan? Garbage, string? GarbageSkipped, PitrPruneReport? Pitr = null);
 
 /// <summary>
 /// Retention for one target, shared by <c>backupdr prune</c> and the scheduled prune job: plan from the committed
 /// manifests, the tier's counts and the drill records; when applied, each expired backup is first recorded in the
 /// audit trail (BackupPruned: a deletion the trail does not know of is reported by <c>audit verify</c> as done
 /// outside BackupDr), then its manifest, then its objects are deleted; last the orphan folders of interrupted
-/// backups are swept.
+/// backups are swept. PITR targets then prune their base backups and WAL (<see cref="PitrPrune"/>).
 /// </summary>
 internal sealed partial class PruneService(BackupDrOptions options, TimeProvider time, ILogger<PruneService> logger, IDrillProtectionSource? drills = null)
 {
@@ -116,6 +117,13 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
             };
         }
 
+        PitrPruneReport? pitr = null;
+        if (target.Pitr.Enabled)
+        {
+            pitr = await new PitrPrune(time, logger, drills).RunAsync(
+                repository, target.Name, options.Tiers[target.Tier].Retention.PitrWindow, protections.InOpenDrill, audit, cancellationToken);
+        }
+
         // The filestore garbage collection runs after the expired manifests are gone, so that packs only they referenced
         // become garbage; it takes the target's exclusive prune lock, and a running backup makes it wait for next time.
         CollectionPlan? garbage = null;
@@ -133,7 +141,7 @@ internal sealed partial class PruneService(BackupDrOptions options, TimeProvider
         var kept = plan.Kept.Count();
         var expired = plan.Decisions.Count - kept;
         LogPlanned(logger, target.Name, kept, expired, orphans.Count, apply);
-        return new PruneReport(plan, orphans, deleted, apply, garbage, skipped);
+        return new PruneReport(plan, orphans, deleted, apply, garbage, skipped, pitr);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prune of {Target}: backup {BackupId} kept: a drill opened on it after the plan was made")]

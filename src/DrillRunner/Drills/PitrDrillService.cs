@@ -15,8 +15,10 @@ namespace BackupDr.DrillRunner.Drills;
 
 /// <param name="RandomMoment">A random moment inside the restorable range; otherwise now minus the flush interval.</param>
 /// <param name="WorkPath">Where the restored cluster lives during the drill (Sandbox:WorkPath).</param>
+/// <param name="Owner">Who runs the drill, as its lease names it (a worker replica's instance id; <c>backupdr drill</c>).</param>
 internal sealed record PitrDrillRequest(
-    TargetOptions Target, string TierName, TierOptions Tier, bool RandomMoment, WalFetchCommand Fetch, string WorkPath, Random? Random = null);
+    TargetOptions Target, string TierName, TierOptions Tier, bool RandomMoment, WalFetchCommand Fetch, string WorkPath, Random? Random = null,
+    string Owner = "backupdr drill");
 
 /// <summary>
 /// A drill of a PITR target: restores the whole cluster to a moment through <see cref="PitrRestorer"/> (the path of
@@ -48,6 +50,12 @@ internal sealed partial class PitrDrillService(PitrRestorer restorer, TimeProvid
             range = await WaitForCoverageAsync(repository, target, bases, range, moment, cancellationToken);
         }
 
+        // The lease keeps the base backup (and so the WAL from its start on) from retention on every replica until the
+        // record is written. A moment that cannot be restored has no base backup to hold; the restore below says why.
+        var status = await PitrStatus.ReadAsync(repository.Store, target.Name, cancellationToken);
+        var leased = Restorable(target.Name, bases, status, moment, range);
+        await using var lease = leased is null ? null
+            : await DrillLease.OpenAsync(repository.Store, target.Name, drillId, leased.BackupId, request.Owner, time, cancellationToken);
         var phases = new PhaseClock(time, observer, start);
         var probes = new List<ProbeRecord>();
         string? error = null;
@@ -158,6 +166,19 @@ internal sealed partial class PitrDrillService(PitrRestorer restorer, TimeProvid
         ("fingerprints", "does not apply to a moment: there is no snapshot whose row fingerprints the copy must equal"),
         ("attachments", "does not apply: a point-in-time restore brings back the cluster, not the filestore"),
     ];
+
+    private static BackupManifest? Restorable(string target, IReadOnlyList<BackupManifest> bases, PitrStatus? status, DateTimeOffset moment, RestorableRange range)
+    {
+        try
+        {
+            return PitrRestorer.Choose(target, bases, status, RecoveryTarget.ToTime(moment), range);
+        }
+        catch (RestoreRefusedException)
+        {
+            // Not restorable: the restore raises the same refusal inside the drill, where it becomes the drill's finding.
+            return null;
+        }
+    }
 
     private async Task<RestorableRange> WaitForCoverageAsync(
         BackupRepository repository, TargetOptions target, IReadOnlyList<BackupManifest> bases, RestorableRange range, DateTimeOffset moment, CancellationToken cancellationToken)

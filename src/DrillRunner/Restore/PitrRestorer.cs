@@ -134,7 +134,9 @@ internal sealed partial class PitrRestorer(TimeProvider time, ILogger<PitrRestor
         }
     }
 
-    private static BackupManifest Choose(string target, IReadOnlyList<BackupManifest> bases, PitrStatus? status, RecoveryTarget recoveryTarget, RestorableRange range)
+    /// <summary>The base backup a restore to <paramref name="recoveryTarget"/> starts from.</summary>
+    /// <exception cref="RestoreRefusedException">No base backup, or the target lies outside the restorable range.</exception>
+    public static BackupManifest Choose(string target, IReadOnlyList<BackupManifest> bases, PitrStatus? status, RecoveryTarget recoveryTarget, RestorableRange range)
     {
         if (bases.Count == 0)
         {

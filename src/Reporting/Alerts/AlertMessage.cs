@@ -59,6 +59,7 @@ internal sealed record AlertMessage(
         AlertRule.RpoMissed => "recovery point objective missed",
         AlertRule.SandboxCleanupFailed => "sandbox cleanup failed",
         AlertRule.PitrArchiveLagging => "WAL archive lagging or slot filling the source's disk",
+        AlertRule.PitrArchiveHole => "hole in the WAL archive: point-in-time recovery broken",
         AlertRule.Test => "test alert",
         _ => rule.ToString(),
     };

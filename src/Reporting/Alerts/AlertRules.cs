@@ -151,6 +151,38 @@ internal static class AlertRules
             status?.WrittenAt ?? now);
     }
 
+    /// <summary>
+    /// A hole in the WAL archive after the oldest retained base backup: the point-in-time promise is broken from the
+    /// first missing segment on (moments after it restore only from a base backup taken after the hole). It clears when
+    /// the segments are back, or when retention has let go of every base backup before the hole.
+    /// </summary>
+    public static RuleVerdict PitrArchiveHole(TargetOptions target, Repository.Wal.WalContinuity continuity, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(continuity);
+        var chain = continuity.Chain;
+        if (chain is null || chain.IsContinuous)
+        {
+            return Verdict(target, AlertRule.PitrArchiveHole, false, chain is null
+                ? $"{target.Name} has no PITR base backup yet: no archive continuity to check."
+                : $"The WAL archive of {target.Name} is continuous from {chain.FirstSegment} to {chain.LastSegment}.", "", "", now);
+        }
+
+        var gap = continuity.FirstGap;
+        var from = gap is null ? "its timeline history" : $"WAL segment {gap.FirstMissing}";
+        var when = continuity.LastArchivedBeforeHole is { } t ? string.Create(CultureInfo.InvariantCulture, $" (WAL written after about {t:yyyy-MM-dd HH:mm:ss} UTC)") : "";
+        var again = continuity.RestorableAgainFrom is { } b
+            ? string.Create(CultureInfo.InvariantCulture, $" Moments from {b.RecoveryPoint:yyyy-MM-dd HH:mm:ss} UTC on restore again from base backup {b.BackupId}.")
+            : " No base backup was taken after it: nothing after the hole can be restored to a moment.";
+        return Verdict(target, AlertRule.PitrArchiveHole, true,
+            $"The point-in-time promise of {target.Name} is broken from {from}{when}: the archive misses WAL that recovery needs.{again}",
+            string.Join(Environment.NewLine, chain.Gaps.Select(g => "gap: " + g).Concat(chain.Problems)),
+            (continuity.RestorableAgainFrom is null ? $"First take a base backup now ('backupdr pitr base-backup --target {target.Name}') so that moments from now on are restorable again. Then " : "First ")
+            + $"find why WAL is missing ('backupdr verify --target {target.Name} --wal'; a lost spool volume, objects deleted outside BackupDr) and restore the objects from storage versioning if you can. "
+            + "Until then, the moments between the hole and the next base backup can only be recovered from dump backups.",
+            continuity.LastArchivedBeforeHole ?? now);
+    }
+
     private static RuleVerdict Verdict(TargetOptions target, AlertRule rule, bool firing, string summary, string details, string action, DateTimeOffset since) =>
         new(target.Name, target.Tenant, target.Environment, rule, firing, summary, details, action, since);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using BackupDr.Repository.Alerts;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
+using BackupDr.Repository.Wal;
 using Quartz;
 
 namespace BackupDr.Reporting.Reports;
@@ -26,7 +27,7 @@ internal static class ReportBuilder
         var environments = options.Targets
             .Select(t => (t.Tenant, Section: Environment(
                 options, t, backups[t.Name], [.. drills[t.Name].Select(d => d.Record)], incidents[t.Name],
-                inputs.StoredBytesByTarget.GetValueOrDefault(t.Name), periodStart, periodEnd, month)))
+                inputs.StoredBytesByTarget.GetValueOrDefault(t.Name), inputs.PitrCoverage?.GetValueOrDefault(t.Name) ?? [], periodStart, periodEnd, month)))
             .ToList();
         var price = options.Repository.PricePerGbMonth;
         var tenants = environments
@@ -78,7 +79,7 @@ internal static class ReportBuilder
 
     private static EnvironmentSection Environment(
         BackupDrOptions options, TargetOptions target, IEnumerable<BackupPoint> backups, IReadOnlyList<DrillRecord> drills, IEnumerable<Incident> incidents,
-        long storedBytes, DateTimeOffset periodStart, DateTimeOffset periodEnd, DateOnly month)
+        long storedBytes, IReadOnlyList<RestorableSpan> pitr, DateTimeOffset periodStart, DateTimeOffset periodEnd, DateOnly month)
     {
         var tier = options.Tiers[target.Tier];
         var rto = tier.Rto.TotalSeconds;
@@ -90,7 +91,7 @@ internal static class ReportBuilder
         var proven = monthDrills.Any(d => d.Outcome != DrillOutcome.Failed);
         var worstRto = monthDrills.Select(d => d.Rto.AchievedSeconds).Max();
         var worstRpo = monthDrills.Select(d => d.Rpo.AchievedSeconds).Max();
-        var (gap, gapStart) = WorstGap(points, periodStart, periodEnd);
+        var (gap, gapStart) = WorstGap([.. points.Select(p => new RestorableSpan(p.RecoveryPoint, p.RecoveryPoint)), .. pitr], periodStart, periodEnd);
 
         var findings = new List<string>();
         if (!proven)
@@ -148,23 +149,26 @@ internal static class ReportBuilder
     }
 
     /// <summary>
-    /// The longest stretch of the period not covered by a newer recovery point: from the last point before the period
-    /// (or the period start when there is none) to the next point, ..., to the end of the period.
+    /// The longest stretch of the period not covered by a newer recovery point: from the last restorable moment before
+    /// the period (or the period start when there is none) to the next one, ..., to the end of the period. A dump backup
+    /// is one restorable moment; a PITR target adds the stretches its base backups and continuous WAL archive restore,
+    /// inside which nothing is a gap.
     /// </summary>
-    private static (double? Seconds, DateTimeOffset? Start) WorstGap(IReadOnlyList<BackupPoint> points, DateTimeOffset periodStart, DateTimeOffset periodEnd)
+    private static (double? Seconds, DateTimeOffset? Start) WorstGap(IReadOnlyList<RestorableSpan> covered, DateTimeOffset periodStart, DateTimeOffset periodEnd)
     {
-        var previous = points.LastOrDefault(p => p.RecoveryPoint < periodStart)?.RecoveryPoint ?? periodStart;
+        var previous = covered.Where(c => c.From < periodStart).Select(c => c.To < periodEnd ? c.To : periodEnd).DefaultIfEmpty(periodStart).Max();
         double worst = 0;
         var worstStart = previous;
-        foreach (var point in points.Where(p => p.RecoveryPoint >= periodStart && p.RecoveryPoint < periodEnd).Select(p => p.RecoveryPoint).Append(periodEnd))
+        foreach (var span in covered.Where(c => c.From >= periodStart && c.From < periodEnd).OrderBy(c => c.From).Append(new RestorableSpan(periodEnd, periodEnd)))
         {
-            var gap = (point - previous).TotalSeconds;
+            var gap = (span.From - previous).TotalSeconds;
             if (gap > worst)
             {
                 (worst, worstStart) = (gap, previous);
             }
 
-            previous = point;
+            var end = span.To < periodEnd ? span.To : periodEnd;
+            previous = end > previous ? end : previous;
         }
 
         return (worst, worstStart);

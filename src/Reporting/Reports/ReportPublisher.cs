@@ -44,7 +44,8 @@ internal static class ReportPublisher
 
         var periodEnd = periodStart.AddMonths(1) < now ? periodStart.AddMonths(1) : now;
         var inputs = await ReportSource.LoadAsync(
-            repository.Store, repository.MasterKey, [.. options.Targets.Select(t => t.Name)], periodStart, periodEnd, cancellationToken);
+            repository.Store, repository.MasterKey, [.. options.Targets.Select(t => t.Name)], [.. options.Targets.Where(t => t.Pitr.Enabled).Select(t => t.Name)],
+            periodStart, periodEnd, cancellationToken);
         var report = ReportBuilder.Build(options, inputs, month, now, repository.Store.Location);
 
         // The PDF (most of the rendering time, one thread) is drawn while the JSON and the HTML are written.

@@ -6,6 +6,7 @@ using BackupDr.Repository.Crypto;
 using BackupDr.Repository.Drills;
 using BackupDr.Repository.Integrity;
 using BackupDr.Repository.Storage;
+using BackupDr.Repository.Wal;
 
 namespace BackupDr.Reporting.Reports;
 
@@ -16,12 +17,14 @@ internal sealed record BackupPoint(string Target, string BackupId, DateTimeOffse
 /// <param name="Backups">Per target: the backups of the period and the last one before it.</param>
 /// <param name="Drills">The drills of the period and of the 11 months before it (for the trend).</param>
 /// <param name="StoredBytesByTarget">Bytes stored under <c>targets/&lt;target&gt;/</c> now.</param>
+/// <param name="PitrCoverage">Per PITR target: the stretches its base backups and continuous WAL archive can restore now.</param>
 internal sealed record ReportInputs(
     IReadOnlyList<BackupPoint> Backups,
     IReadOnlyList<DrillEvidence> Drills,
     IReadOnlyList<Incident> Incidents,
     IReadOnlyList<CanaryRecord> Canaries,
-    IReadOnlyDictionary<string, long> StoredBytesByTarget);
+    IReadOnlyDictionary<string, long> StoredBytesByTarget,
+    IReadOnlyDictionary<string, IReadOnlyList<RestorableSpan>>? PitrCoverage = null);
 
 /// <summary>
 /// Reads the report's inputs: one listing of <c>targets/&lt;target&gt;/</c> per reported target (targets in parallel)
@@ -40,11 +43,12 @@ internal static class ReportSource
     private const int Parallelism = 16;
 
     public static async Task<ReportInputs> LoadAsync(
-        IObjectStore store, MasterKey masterKey, IReadOnlyCollection<string> targets, DateTimeOffset periodStart, DateTimeOffset periodEnd,
-        CancellationToken cancellationToken)
+        IObjectStore store, MasterKey masterKey, IReadOnlyCollection<string> targets, IReadOnlyCollection<string> pitrTargets,
+        DateTimeOffset periodStart, DateTimeOffset periodEnd, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(pitrTargets);
         var trendStart = periodStart.AddMonths(-11);
         var wanted = new ConcurrentBag<(ObjectKey Key, bool IsManifest)>();
         var sizes = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
@@ -92,12 +96,20 @@ internal static class ReportSource
             }
         });
 
+        var coverage = new Dictionary<string, IReadOnlyList<RestorableSpan>>(StringComparer.Ordinal);
+        foreach (var target in pitrTargets)
+        {
+            var continuity = await WalContinuity.CheckAsync(store, masterKey, target, cancellationToken);
+            coverage[target] = continuity.Spans((await PitrStatus.ReadAsync(store, target, cancellationToken))?.CoveredUntil);
+        }
+
         return new ReportInputs(
             [.. backups.OrderBy(b => b.Target, StringComparer.Ordinal).ThenBy(b => b.BackupId, StringComparer.Ordinal)],
             [.. drillRecords.OrderBy(d => d.Record.Target, StringComparer.Ordinal).ThenBy(d => d.Record.DrillId, StringComparer.Ordinal)],
             await new IncidentLog(store).ListAsync(null, cancellationToken),
             await CanaryRecord.ListAsync(store, cancellationToken),
-            sizes);
+            sizes,
+            coverage);
     }
 
     private static async Task<BackupPoint> ReadBackupAsync(IObjectStore store, MasterKey masterKey, ObjectKey key, CancellationToken cancellationToken)

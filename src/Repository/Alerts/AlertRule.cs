@@ -14,5 +14,8 @@ internal enum AlertRule
 
     /// <summary>PITR: the WAL archive stopped advancing, or the slot holds more WAL on the source than allowed.</summary>
     PitrArchiveLagging,
+
+    /// <summary>PITR: the WAL archive has a hole after the oldest retained base backup; moments after it cannot be restored.</summary>
+    PitrArchiveHole,
     Test,
 }

@@ -81,7 +81,7 @@ public static class BackupDrConfiguration
     {
         reader.RejectUnknownKeys(section, "Rto", "Rpo", "DrillEvery", "Retention", "Blackouts", "Sandbox");
         var retention = section.GetSection("Retention");
-        reader.RejectUnknownKeys(retention, "Daily", "Weekly", "Monthly", "KeepWithin");
+        reader.RejectUnknownKeys(retention, "Daily", "Weekly", "Monthly", "KeepWithin", "PitrWindow");
         return new TierOptions
         {
             Rto = reader.Duration(section, "Rto"),
@@ -93,6 +93,7 @@ public static class BackupDrConfiguration
                 Weekly = reader.Int(retention, "Weekly", 0),
                 Monthly = reader.Int(retention, "Monthly", 0),
                 KeepWithin = reader.OptionalDuration(retention, "KeepWithin", TimeSpan.FromDays(1)),
+                PitrWindow = reader.OptionalDuration(retention, "PitrWindow", new RetentionOptions().PitrWindow),
             },
             Blackouts = reader.List(section, "Blackouts"),
             Sandbox = KubernetesSandboxSection.ReadTier(section.GetSection("Sandbox"), reader),

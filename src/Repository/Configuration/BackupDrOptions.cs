@@ -96,6 +96,12 @@ public sealed record RetentionOptions
 
     /// <summary>Every backup younger than this is kept, whatever the counts say (restic's keep-within).</summary>
     public TimeSpan KeepWithin { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// PITR targets of the tier: how far back every moment stays restorable. Base backups needed to reach back this far
+    /// are kept (plus the newest), older ones and the WAL only they need are pruned.
+    /// </summary>
+    public TimeSpan PitrWindow { get; init; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>One Odoo environment to protect: a PostgreSQL database plus its filestore folder.</summary>

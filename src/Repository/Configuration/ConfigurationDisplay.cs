@@ -47,6 +47,7 @@ public static class ConfigurationDisplay
                     ["Weekly"] = t.Value.Retention.Weekly,
                     ["Monthly"] = t.Value.Retention.Monthly,
                     ["KeepWithin"] = t.Value.Retention.KeepWithin.ToString("c"),
+                    ["PitrWindow"] = t.Value.Retention.PitrWindow.ToString("c"),
                 },
                 ["Blackouts"] = Strings(t.Value.Blackouts),
                 ["Sandbox"] = new JsonObject

@@ -130,6 +130,11 @@ internal static partial class ConfigurationValidator
             {
                 add($"Tiers:{name}:Retention", "keeps no backup at all; set Daily, Weekly or Monthly above 0");
             }
+
+            if (retention.PitrWindow <= TimeSpan.Zero)
+            {
+                add($"Tiers:{name}:Retention:PitrWindow", $"{retention.PitrWindow:c} is not a positive duration (default 7.00:00:00): how far back PITR targets stay restorable");
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Storage;
+using BackupDr.Repository.Wal;
 
 namespace BackupDr.Repository.Retention;
 
@@ -19,10 +20,12 @@ internal static class BackupDeletion
     /// </summary>
     public static readonly TimeSpan OrphanGracePeriod = TimeSpan.FromDays(2);
 
+    /// <summary>Deletes a dump backup, or a PITR base backup (a manifest with a <c>pitr</c> section, under <c>pitr/base/</c>).</summary>
     public static async Task<DeletedBackup> DeleteAsync(IObjectStore store, BackupManifest manifest, CancellationToken cancellationToken)
     {
         var id = BackupId.Parse(manifest.BackupId);
-        await store.DeleteAsync(RepositoryLayout.Manifest(manifest.Target, id), cancellationToken);
+        var isBase = manifest.Pitr is not null;
+        await store.DeleteAsync(isBase ? BaseBackups.Manifest(manifest.Target, id) : RepositoryLayout.Manifest(manifest.Target, id), cancellationToken);
         var objects = 1;
         long bytes = 0;
         foreach (var entry in manifest.Objects)
@@ -32,7 +35,8 @@ internal static class BackupDeletion
             bytes += entry.SizeBytes;
         }
 
-        var (extra, extraBytes) = await DeleteFolderAsync(store, RepositoryLayout.BackupFolder(manifest.Target, id), cancellationToken);
+        var folder = isBase ? BaseBackups.Folder(manifest.Target, id) : RepositoryLayout.BackupFolder(manifest.Target, id);
+        var (extra, extraBytes) = await DeleteFolderAsync(store, folder, cancellationToken);
         return new DeletedBackup(manifest.Target, manifest.BackupId, objects + extra, bytes + extraBytes);
     }
 

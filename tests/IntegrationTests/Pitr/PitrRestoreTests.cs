@@ -100,8 +100,11 @@ public sealed class PitrRestoreTests
         var end = await scenario.SourceNowAsync(cancellationToken);
         await scenario.WaitUntilCoveredAsync(end, cancellationToken);
         (await scenario.RunJsonAsync("verify", "--target", PitrScenario.Target, "--wal"))["gaps"]!.AsArray().ShouldBeEmpty();
+        (await EvaluateHoleAlertAsync(scenario, cancellationToken)).ShouldBeNull();
 
         var lost = files[1];
+        Repository.Storage.ObjectKey lostKey;
+        byte[] lostBytes;
         using (var repository = await scenario.OpenRepositoryAsync(cancellationToken))
         {
             var keys = new List<string>();
@@ -110,9 +113,21 @@ public sealed class PitrRestoreTests
                 keys.Add(entry.Key.Value);
             }
 
-            var key = keys.Single(k => k.Contains("/" + lost + ".", StringComparison.Ordinal));
-            await repository.Store.DeleteAsync(Repository.Storage.ObjectKey.Parse(key), cancellationToken);
+            lostKey = Repository.Storage.ObjectKey.Parse(keys.Single(k => k.Contains("/" + lost + ".", StringComparison.Ordinal)));
+            await using (var stored = await repository.Store.OpenReadAsync(lostKey, cancellationToken))
+            using (var copy = new MemoryStream())
+            {
+                await stored.CopyToAsync(copy, cancellationToken);
+                lostBytes = copy.ToArray();
+            }
+
+            await repository.Store.DeleteAsync(lostKey, cancellationToken);
         }
+
+        var hole = (await EvaluateHoleAlertAsync(scenario, cancellationToken)).ShouldNotBeNull();
+        hole.IsOpen.ShouldBeTrue();
+        hole.Opened.Summary.ShouldContain($"broken from WAL segment {lost}");
+        hole.Opened.FirstAction.ShouldContain("verify --target " + PitrScenario.Target + " --wal");
 
         var verify = await scenario.RunAsync("verify", "--target", PitrScenario.Target, "--wal", "--json");
         verify.ExitCode.ShouldBe(1, verify.ToString());
@@ -127,6 +142,17 @@ public sealed class PitrRestoreTests
         drill.ExitCode.ShouldBe(1, drill.ToString());
         drill.Json["outcome"]!.GetValue<string>().ShouldBe("Failed");
         drill.Json["error"]!.GetValue<string>().ShouldContain(lost);
+
+        // The segment is back (e.g. from storage versioning): the next evaluation resolves the incident.
+        using (var repository = await scenario.OpenRepositoryAsync(cancellationToken))
+        {
+            using var content = new MemoryStream(lostBytes, writable: false);
+            await repository.Store.PutAsync(lostKey, content, Repository.Storage.PutOptions.CreateOnly, cancellationToken);
+        }
+
+        var resolved = (await EvaluateHoleAlertAsync(scenario, cancellationToken)).ShouldNotBeNull();
+        resolved.IsOpen.ShouldBeFalse();
+        resolved.Sequence.ShouldBe(hole.Sequence);
     }
 
     [Fact]
@@ -134,19 +160,7 @@ public sealed class PitrRestoreTests
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
-        await scenario.GenerateOdooAsync(cancellationToken);
-        scenario.StartArchiver();
-        var baseBackup = await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
-
-        // Now minus the flush interval must lie after the base backup's consistent point: let the archive pass it first.
-        await scenario.WaitUntilCoveredAsync(baseBackup["recoveryPoint"]!.GetValue<DateTimeOffset>().AddSeconds(2), cancellationToken);
-        (long Id, DateTimeOffset Committed) last = default;
-        for (var i = 0; i < 10; i++)
-        {
-            last = await scenario.InsertMoveAsync($"move {i}", cancellationToken);
-        }
-
-        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+        var (_, last) = await scenario.PrepareDrillAsync(10, cancellationToken);
         var drill = await scenario.RunAsync("drill", "--target", PitrScenario.Target, "--pitr", "--json");
         var record = drill.Json;
         record["schemaVersion"]!.GetValue<int>().ShouldBe(2);
@@ -196,5 +210,16 @@ public sealed class PitrRestoreTests
         }
 
         return ids;
+    }
+
+    /// <summary>Evaluates every repository alert rule as the worker's schedule does; returns the newest archive-hole incident.</summary>
+    private static async Task<Repository.Alerts.Incident?> EvaluateHoleAlertAsync(PitrScenario scenario, CancellationToken cancellationToken)
+    {
+        var options = scenario.LoadOptions();
+        var loggers = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        await using var access = new BackupWorker.Hosting.RepositoryAccess(options, TimeProvider.System, loggers);
+        using var alerts = new BackupWorker.Alerts.WorkerAlerts(options, access, TimeProvider.System, loggers);
+        await alerts.EvaluateAllAsync(cancellationToken);
+        return await new Repository.Alerts.IncidentLog(access.Store).ReadLatestAsync(PitrScenario.Target, Repository.Alerts.AlertRule.PitrArchiveHole, cancellationToken);
     }
 }

@@ -94,6 +94,27 @@ internal sealed class PitrScenario : IAsyncDisposable
     public Task GenerateOdooAsync(CancellationToken cancellationToken) =>
         OdooDemo.DemoDatabase.GenerateAsync(SourceConnectionString, Path.Combine(Folder, "filestore"), 50, OdooDemo.DemoDatabase.DefaultSeed, cancellationToken);
 
+    /// <summary>
+    /// What a drill to now minus the flush interval needs: an Odoo database, the archiver running, a base backup whose
+    /// consistent point the archive has passed (the moment must lie after it), then <paramref name="moves"/> moves,
+    /// all archived. Returns the base backup (as <c>pitr base-backup --json</c> printed it) and the last move.
+    /// </summary>
+    public async Task<(JsonObject BaseBackup, (long Id, DateTimeOffset Committed) LastMove)> PrepareDrillAsync(int moves, CancellationToken cancellationToken)
+    {
+        await GenerateOdooAsync(cancellationToken);
+        StartArchiver();
+        var baseBackup = await RunJsonAsync("pitr", "base-backup", "--target", Target);
+        await WaitUntilCoveredAsync(baseBackup["recoveryPoint"]!.GetValue<DateTimeOffset>().AddSeconds(2), cancellationToken);
+        (long Id, DateTimeOffset Committed) last = default;
+        for (var i = 0; i < moves; i++)
+        {
+            last = await InsertMoveAsync($"move {i}", cancellationToken);
+        }
+
+        await WaitUntilCoveredAsync(await SourceNowAsync(cancellationToken), cancellationToken);
+        return (baseBackup, last);
+    }
+
     public TargetOptions LoadTarget() => LoadOptions().Targets[0];
 
     public BackupDrOptions LoadOptions() => BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, ConfigPath, Variables));

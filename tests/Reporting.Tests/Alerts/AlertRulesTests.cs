@@ -102,6 +102,9 @@ public sealed class AlertRulesTests
             AlertRules.FilestoreDamage(Target, "b1", bad ? ["ab/ab12...: missing"] : [], time.GetUtcNow()),
             AlertRules.PitrArchive(Target, new Repository.Wal.PitrStatus("acme-prod", "backupdr_acme_prod", 1, 16 << 20,
                 bad ? Now.AddHours(-1) : time.GetUtcNow(), "0/3000000", "0/3000000", 0, 0, time.GetUtcNow(), "vm"), time.GetUtcNow()),
+            AlertRules.PitrArchiveHole(Target, new Repository.Wal.WalContinuity([Manifest(Now.AddDays(-1))], new Repository.Wal.WalChainReport(
+                "000000010000000000000010", "000000010000000000000015", 6,
+                bad ? [new Repository.Wal.WalGap("000000010000000000000012", "000000010000000000000012", 1, "missing")] : [], []), null, null), time.GetUtcNow()),
             .. AlertRules.Evaluate(Tiers, [new TargetState(Target, Manifest(bad ? Now.AddDays(-3) : Now), Drill(bad ? DrillOutcome.PartiallyFailed : DrillOutcome.Passed, !bad, !bad) with
             {
                 Sandbox = new SandboxRecord("kubernetes", "backupdr-drill-acme-prod-0123456789ab", "15.18")
@@ -134,6 +137,35 @@ public sealed class AlertRulesTests
         verdict.Summary.ShouldContain("slot backupdr_acme_prod holds 2147483648 bytes");
         AlertRules.PitrArchive(target, status with { SlotRetainedBytes = 0 }, Now.AddSeconds(30)).Firing.ShouldBeFalse();
         AlertRules.PitrArchive(target, status with { SlotRetainedBytes = 0 }, Now.AddMinutes(10)).Firing.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task PitrArchiveHole_GapWithNoBaseBackupAfterIt_FiresFromTheFirstMissingSegmentAndAsksForABaseBackupFirst()
+    {
+        var target = Target with { Pitr = new PitrOptions { Enabled = true, BaseBackupSchedule = "0 0 2 ? * SUN" } };
+        const long Size = Repository.Wal.WalSegmentName.DefaultSegmentSizeBytes;
+        var baseBackup = Manifest(Now.AddDays(-2)) with
+        {
+            Pitr = new ManifestPitr(ManifestPitr.BaseKind, "0/10000028", "0/10000100", 1, "000000010000000000000010", "000000010000000000000010", Size, "slot"),
+        };
+        var segments = new ulong[] { 0x10, 0x11, 0x14, 0x15 }.Select(s => new Repository.Wal.WalSegmentName(1, s).Format(Size))
+            .Select(n => new Repository.Wal.ArchivedWal(ObjectKey.Parse($"targets/acme-prod/wal/00000001/{n}.{new string('a', 64)}.zst.aesgcm"),
+                Repository.Wal.WalObjectKind.Segment, n, 1, new string('a', 64), 100, ""))
+            .ToList();
+        var chain = await Repository.Wal.WalChain.CheckAsync(new Repository.Wal.WalListing(segments, []),
+            new Repository.Wal.WalSegmentName(1, 0x10), Size, _ => Task.FromResult(""));
+        var brokeAt = Now.AddHours(-20);
+
+        var verdict = AlertRules.PitrArchiveHole(target, new Repository.Wal.WalContinuity([baseBackup], chain, brokeAt, null), Now);
+
+        verdict.Firing.ShouldBeTrue();
+        verdict.Rule.ShouldBe(AlertRule.PitrArchiveHole);
+        verdict.Summary.ShouldStartWith("The point-in-time promise of acme-prod is broken from WAL segment 000000010000000000000012 (WAL written after about 2026-11-22 16:00:00 UTC)");
+        verdict.Summary.ShouldContain("No base backup was taken after it");
+        verdict.Details.ShouldBe("gap: 000000010000000000000012..000000010000000000000013 (2 segments) missing");
+        verdict.FirstAction.ShouldStartWith("First take a base backup now ('backupdr pitr base-backup --target acme-prod')");
+        verdict.Since.ShouldBe(brokeAt);
+        AlertRules.PitrArchiveHole(target, new Repository.Wal.WalContinuity([], null, null, null), Now).Firing.ShouldBeFalse();
     }
 
     private static RuleVerdict Missing(BackupManifest? latest, DateTimeOffset? heartbeat) =>

@@ -22,13 +22,14 @@ public sealed class ReportBuilderTests : IAsyncLifetime, IDisposable
     private readonly InMemoryObjectStore _store = new();
     private readonly MasterKey _masterKey = MasterKey.CreateRandom();
     private IReadOnlyList<FleetTarget> _fleet = [];
+    private ReportInputs _inputs = null!;
     private MonthlyReport _report = null!;
 
     public async ValueTask InitializeAsync()
     {
         _fleet = await SyntheticFleet.WriteAsync(_store, _masterKey, 40, Month, 12, TestContext.Current.CancellationToken);
-        var inputs = await ReportSource.LoadAsync(_store, _masterKey, [.. _fleet.Select(t => t.Name)], Start, End, TestContext.Current.CancellationToken);
-        _report = ReportBuilder.Build(Options(_fleet), inputs, Month, Now, "memory://fleet");
+        _inputs = await ReportSource.LoadAsync(_store, _masterKey, [.. _fleet.Select(t => t.Name)], [], Start, End, TestContext.Current.CancellationToken);
+        _report = ReportBuilder.Build(Options(_fleet), _inputs, Month, Now, "memory://fleet");
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -70,6 +71,28 @@ public sealed class ReportBuilderTests : IAsyncLifetime, IDisposable
         var incident = section.Incidents.ShouldHaveSingleItem();
         incident.Rule.ShouldBe("BackupFailed");
         incident.HoursToResolve.ShouldBe(48.1);
+    }
+
+    [Fact]
+    public void Build_PitrTargetWithAnArchiveHole_WorstGapIsTheHoleAndTheMissedDumpsAreCovered()
+    {
+        const string Target = "t0003-prod";
+        var holeStart = new DateTimeOffset(2026, 10, 6, 2, 0, 0, TimeSpan.Zero);
+        var holeEnd = holeStart.AddHours(7);
+        _fleet.Single(t => t.Name == Target).RecoveryPoints.ShouldNotContain(p => p > holeStart && p < holeEnd);
+        var inputs = _inputs with
+        {
+            PitrCoverage = new Dictionary<string, IReadOnlyList<Repository.Wal.RestorableSpan>>
+            {
+                [Target] = [new(Start.AddDays(-3), holeStart), new(holeEnd, End.AddDays(1))],
+            },
+        };
+
+        var section = ReportBuilder.Build(Options(_fleet), inputs, Month, Now, "memory://fleet").Tenants.SelectMany(t => t.Environments).Single(e => e.Target == Target);
+
+        section.WorstGapSeconds.ShouldBe(TimeSpan.FromHours(7).TotalSeconds);
+        section.WorstGapStart.ShouldBe(holeStart);
+        section.Findings.ShouldNotContain(f => f.StartsWith("Longest time without", StringComparison.Ordinal), "the three days without a dump are covered by the WAL archive");
     }
 
     [Fact]

@@ -1,0 +1,44 @@
+using BackupDr.BackupWorker.Cli;
+using BackupDr.BackupWorker.Drills;
+using BackupDr.BackupWorker.Hosting;
+using BackupDr.DrillRunner.Restore;
+using BackupDr.Repository.Drills;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BackupDr.IntegrationTests.Pitr;
+
+/// <summary>The worker's scheduled drill of a PITR target, against a real PostgreSQL 15 primary and its archive.</summary>
+public sealed class PitrScheduledDrillTests
+{
+    [Fact]
+    public async Task ScheduledDrill_PitrTarget_RestoresNowMinusFlushIntervalAndRecordsTheRpoAgainstTheLastReplayedCommit()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        var (baseBackup, last) = await scenario.PrepareDrillAsync(5, cancellationToken);
+        var options = scenario.LoadOptions();
+        var loggers = NullLoggerFactory.Instance;
+        await using var access = new RepositoryAccess(options, TimeProvider.System, loggers);
+        var identity = WorkerIdentity.Create(options.Scheduler, TimeProvider.System);
+
+        // What 'backupdr run' binds: the restored server calls 'backupdr wal-fetch' with the same configuration, no passphrase.
+        var fetch = new WalFetchCommand(
+            ["dotnet", typeof(BackupDrCli).Assembly.Location, "--config", scenario.ConfigPath],
+            new Dictionary<string, string?> { ["BackupDr__Repository__Passphrase"] = "", ["BackupDr__Repository__PassphraseFile"] = "" });
+        using var service = new ScheduledDrillService(options, access, identity, fetch, TimeProvider.System, loggers);
+
+        var result = await service.RunAsync(options.Targets[0], DrillBackupChoice.Latest, cancellationToken);
+
+        var records = await DrillRecords.ListAsync(access.Store, PitrScenario.Target, masterKey: null, cancellationToken);
+        var record = records.ShouldHaveSingleItem().Record;
+        result.Outcome.ShouldBe(ScheduledDrillOutcome.Passed, $"{record.Error}; {string.Join("; ", record.Reasons)}");
+        result.BackupId.ShouldBe(baseBackup["backupId"]!.GetValue<string>());
+        record.DrillId.ShouldBe(result.DrillId);
+        record.Selection.ShouldBe("pitr");
+        record.Pitr.ShouldNotBeNull().Choice.ShouldBe("now-minus-flush-interval");
+        record.Pitr.LastReplayedTransaction.ShouldBe(last.Committed);
+        record.Rpo.AchievedSeconds.ShouldNotBeNull().ShouldBe(Math.Round((record.Pitr.RequestedMoment - last.Committed).TotalSeconds, 3), 0.002);
+        result.AchievedRpo.ShouldNotBeNull().TotalSeconds.ShouldBe(record.Rpo.AchievedSeconds!.Value, 0.001);
+        (await DrillLease.ReadLiveAsync(access.Store, PitrScenario.Target, TimeProvider.System, cancellationToken)).ShouldBeEmpty("the drill's lease ends with its record");
+    }
+}
