@@ -76,15 +76,13 @@ if [ -n "${BACKUPDR_DLL:-}" ]; then
   BUILD_NOTE="given build $DLL (commit $REV)"
 else
   SRC="$BUILD_CACHE/$REV"
-  DLL="$SRC/src/BackupWorker/bin/Release/net10.0/backupdr.dll"
+  DLL="$SRC/publish/backupdr.dll"
   if [ ! -f "$DLL" ]; then
-    log "building backupdr $REV (Release, from git archive)"
-    rm -rf "$SRC" && mkdir -p "$SRC"
-    git -C "$ROOT" archive "$REV" | tar -x -C "$SRC"
-    dotnet build "$SRC/src/BackupWorker/BackupWorker.csproj" -c Release -nologo -clp:NoSummary -v:quiet >"$WORK/logs/build.log" 2>&1 \
+    log "building backupdr $REV (published as it ships: Release, ReadyToRun; from git archive)"
+    "$ROOT/bench/build-backupdr.sh" "$ROOT" "$REV" "$SRC" >"$WORK/logs/build.log" 2>&1 \
       || { cat "$WORK/logs/build.log" >&2; rm -rf "$SRC"; exit 1; }
   fi
-  BUILD_NOTE="Release build of commit $REV (clean tree from git archive)"
+  BUILD_NOTE="Release ReadyToRun publish of commit $REV (clean tree from git archive; bench/build-backupdr.sh, as the Dockerfile)"
 fi
 backupdr() { dotnet "$DLL" "$@" --config "$WORK/backupdr.json"; }
 
