@@ -9,9 +9,11 @@ namespace BackupDr.BackupWorker.Drills;
 
 /// <summary>
 /// The worker's drills: the same <see cref="DrillService"/> as <c>backupdr drill</c>, after a sandbox sweep. Targets with
-/// point-in-time recovery get the PITR drill of <c>backupdr drill --pitr</c> instead (<see cref="PitrDrillService"/>):
-/// the scheduled one (<see cref="DrillBackupChoice.Latest"/>) restores to now minus the flush interval, what an incident
-/// would ask for, so it proves the whole promise (archive lag, the longest replay from the base backup, the RPO);
+/// point-in-time recovery take turns: after a dump drill (or none) comes the PITR drill of <c>backupdr drill --pitr</c>
+/// (<see cref="PitrDrillService"/>), after a PITR drill a dump drill, because a PITR target has both kinds of backup and
+/// only the dump drill proves its dumps and its filestore. The scheduled PITR drill
+/// (<see cref="DrillBackupChoice.Latest"/>) restores to now minus the flush interval, what an incident would ask for, so
+/// it proves the whole promise (archive lag, the longest replay from the base backup, the RPO);
 /// <see cref="DrillBackupChoice.Sample"/> restores to a random moment of the restorable range.
 /// </summary>
 internal sealed class ScheduledDrillService(
@@ -28,7 +30,7 @@ internal sealed class ScheduledDrillService(
         // The drill's lease keeps its backup (for PITR: its base backup, so its WAL) from retention on every replica
         // until the record is written.
         DrillRecord record;
-        if (target.Pitr.Enabled)
+        if (target.Pitr.Enabled && (await DrillRecords.LatestAsync(open.Store, target.Name, masterKey: null, cancellationToken))?.Pitr is null)
         {
             var pitr = new PitrDrillService(new PitrRestorer(time, loggers.CreateLogger<PitrRestorer>()), time, loggers.CreateLogger<PitrDrillService>());
             record = await pitr.RunAsync(open, new PitrDrillRequest(target, target.Tier, options.Tiers[target.Tier], backup == DrillBackupChoice.Sample,

@@ -39,6 +39,21 @@ internal static class DrillRecords
         return key;
     }
 
+    /// <summary>The newest drill record of a target, or null; only that one is read (drill ids sort by time).</summary>
+    public static async Task<DrillRecord?> LatestAsync(IObjectStore store, string target, MasterKey? masterKey, CancellationToken cancellationToken)
+    {
+        ObjectKey? newest = null;
+        await foreach (var entry in store.ListAsync(RepositoryLayout.DrillsPrefix(target), cancellationToken))
+        {
+            if (RepositoryLayout.IsDrillRecord(entry.Key) && (newest is null || string.CompareOrdinal(entry.Key.Value, newest.Value.Value) > 0))
+            {
+                newest = entry.Key;
+            }
+        }
+
+        return newest is { } key ? await ReadAsync(store, key, masterKey, cancellationToken) : null;
+    }
+
     /// <summary>Every drill record of a target (or of all targets), newest first; seals are checked when a master key is given.</summary>
     public static async Task<IReadOnlyList<StoredDrillRecord>> ListAsync(
         IObjectStore store, string? target, MasterKey? masterKey, CancellationToken cancellationToken)

@@ -7,11 +7,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BackupDr.IntegrationTests.Pitr;
 
-/// <summary>The worker's scheduled drill of a PITR target, against a real PostgreSQL 15 primary and its archive.</summary>
+/// <summary>The worker's scheduled drills of a PITR target, against a real PostgreSQL 15 primary and its archive: PITR and dump drills take turns.</summary>
 public sealed class PitrScheduledDrillTests
 {
     [Fact]
-    public async Task ScheduledDrill_PitrTarget_RestoresNowMinusFlushIntervalAndRecordsTheRpoAgainstTheLastReplayedCommit()
+    public async Task ScheduledDrills_PitrTarget_PitrDrillToNowMinusFlushIntervalThenADumpDrill()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
@@ -40,5 +40,16 @@ public sealed class PitrScheduledDrillTests
         record.Rpo.AchievedSeconds.ShouldNotBeNull().ShouldBe(Math.Round((record.Pitr.RequestedMoment - last.Committed).TotalSeconds, 3), 0.002);
         result.AchievedRpo.ShouldNotBeNull().TotalSeconds.ShouldBe(record.Rpo.AchievedSeconds!.Value, 0.001);
         (await DrillLease.ReadLiveAsync(access.Store, PitrScenario.Target, TimeProvider.System, cancellationToken)).ShouldBeEmpty("the drill's lease ends with its record");
+
+        // The next scheduled drill takes the other turn: the target's dump backup and filestore, as every target's.
+        var dump = await scenario.RunJsonAsync("backup", "--target", PitrScenario.Target);
+
+        var next = await service.RunAsync(options.Targets[0], DrillBackupChoice.Latest, cancellationToken);
+
+        var dumpRecord = (await DrillRecords.LatestAsync(access.Store, PitrScenario.Target, masterKey: null, cancellationToken)).ShouldNotBeNull();
+        dumpRecord.DrillId.ShouldBe(next.DrillId);
+        next.Outcome.ShouldBe(ScheduledDrillOutcome.Passed, $"{dumpRecord.Error}; {string.Join("; ", dumpRecord.Reasons)}");
+        dumpRecord.Pitr.ShouldBeNull();
+        dumpRecord.BackupId.ShouldBe(dump["backupId"]!.GetValue<string>());
     }
 }
