@@ -1,6 +1,7 @@
 using BackupDr.BackupWorker.Drills;
 using BackupDr.BackupWorker.Hosting;
 using BackupDr.BackupWorker.Scheduling;
+using BackupDr.DrillRunner.Sandboxes;
 using BackupDr.Reporting.Alerts;
 using BackupDr.Repository.Alerts;
 using BackupDr.Repository.Backups;
@@ -62,9 +63,21 @@ internal sealed partial class WorkerAlerts(
     }
 
     /// <summary>Runs the janitor and keeps what it found stuck; an incomplete sweep keeps the previous knowledge.</summary>
-    internal async Task SweepSandboxesAsync(CancellationToken cancellationToken)
+    private async Task SweepSandboxesAsync(CancellationToken cancellationToken)
     {
-        var sweep = await DrillComposition.SweepSandboxesAsync(options, time, loggers, cancellationToken);
+        JanitorReport sweep;
+        try
+        {
+            sweep = await DrillComposition.SweepSandboxesAsync(options, time, loggers, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The sweep's boundary: the alert rules must still be evaluated when the janitor fails (e.g. the cluster's
+            // configuration cannot be read); what the last complete sweep found stays in force.
+            LogSweepFailed(_logger, e.Message);
+            return;
+        }
+
         if (sweep.Incomplete)
         {
             return;
@@ -120,6 +133,9 @@ internal sealed partial class WorkerAlerts(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Alert evaluation for {Target} failed: {Error}; on-call may not have been told")]
     private static partial void LogFailed(ILogger logger, string target, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sandbox sweep failed: {Error}; alerts use what the last complete sweep found")]
+    private static partial void LogSweepFailed(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Sandbox {SandboxId} of target {Target}, which is not configured, will not go away: {Problem}; no alert can name its target")]
     private static partial void LogStuckWithoutTarget(ILogger logger, string sandboxId, string target, string problem);
