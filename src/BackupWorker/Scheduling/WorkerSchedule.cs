@@ -91,11 +91,11 @@ internal static class WorkerSchedule
             var names = BlackoutNames(options, target);
             var calendar = names.Count > 0 ? CalendarName(names) : null;
             planned.Add(new PlannedTrigger(WorkerJobKind.Backup, target.Name,
-                Cron(WorkerJobKind.Backup, target.Name, target.BackupSchedule, zone, null, MisfireAction.FireOnce), null));
+                Cron(WorkerJobKind.Backup, target.Name, target.BackupSchedule, zone, null, MisfireAction.FireOnce, time), null));
             if (drills)
             {
                 var drill = target.DrillSchedule.Length > 0
-                    ? Cron(WorkerJobKind.Drill, target.Name, target.DrillSchedule, zone, calendar, MisfireAction.FireOnce)
+                    ? Cron(WorkerJobKind.Drill, target.Name, target.DrillSchedule, zone, calendar, MisfireAction.FireOnce, time)
                     : Every(target.Name, options.Tiers[target.Tier].DrillEvery, calendar, time);
                 planned.Add(new PlannedTrigger(WorkerJobKind.Drill, target.Name, drill, calendar));
             }
@@ -103,11 +103,11 @@ internal static class WorkerSchedule
             if (target.Pitr.Enabled)
             {
                 planned.Add(new PlannedTrigger(WorkerJobKind.BaseBackup, target.Name,
-                    Cron(WorkerJobKind.BaseBackup, target.Name, target.Pitr.BaseBackupSchedule, zone, null, MisfireAction.FireOnce), null));
+                    Cron(WorkerJobKind.BaseBackup, target.Name, target.Pitr.BaseBackupSchedule, zone, null, MisfireAction.FireOnce, time), null));
             }
 
             planned.Add(new PlannedTrigger(WorkerJobKind.Prune, target.Name,
-                Cron(WorkerJobKind.Prune, target.Name, options.Scheduler.PruneSchedule, zone, calendar, MisfireAction.Skip), calendar));
+                Cron(WorkerJobKind.Prune, target.Name, options.Scheduler.PruneSchedule, zone, calendar, MisfireAction.Skip, time), calendar));
         }
 
         return planned;
@@ -153,9 +153,11 @@ internal static class WorkerSchedule
         Skip,
     }
 
-    private static ITrigger Cron(WorkerJobKind kind, string target, string cron, TimeZoneInfo zone, string? calendar, MisfireAction misfire)
+    /// <remarks>Starts at the TimeProvider's now (Quartz would take the system clock), so the plan is the same on any clock.</remarks>
+    private static ITrigger Cron(WorkerJobKind kind, string target, string cron, TimeZoneInfo zone, string? calendar, MisfireAction misfire, TimeProvider time)
     {
         var builder = Base(kind, target, calendar)
+            .StartAt(time.GetUtcNow())
             .WithSchedule(CronScheduleBuilder.Create(cron).InTimeZone(zone).WithMisfireInstruction(
                 misfire == MisfireAction.FireOnce ? CronTriggerMisfireInstruction.FireAndProceed : CronTriggerMisfireInstruction.DoNothing));
         return builder.Build();
