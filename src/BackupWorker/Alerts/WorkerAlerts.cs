@@ -1,5 +1,7 @@
+using BackupDr.BackupWorker.Drills;
 using BackupDr.BackupWorker.Hosting;
 using BackupDr.BackupWorker.Scheduling;
+using BackupDr.DrillRunner.Sandboxes;
 using BackupDr.Reporting.Alerts;
 using BackupDr.Repository.Alerts;
 using BackupDr.Repository.Backups;
@@ -14,13 +16,18 @@ namespace BackupDr.BackupWorker.Alerts;
 /// The worker's alerting: after every job, the job's own rule (backup failed) and the repository rules of its target;
 /// on a schedule, the repository rules of every target (backup missing is a dead-man's switch: it fires from the
 /// repository's state even when no job runs). Verdicts go through the <see cref="AlertEngine"/> (incidents, reminders,
-/// resolution). Alerting never fails or delays a job: its own failures are logged as errors.
+/// resolution). Alerting never fails or delays a job: its own failures are logged as errors. Each scheduled round first
+/// sweeps the sandboxes (the janitor's schedule); the sandboxes it finds that will not go away feed the sandbox cleanup
+/// rule of their target (<see cref="StuckSandboxRule"/>) until a later complete sweep no longer finds them.
 /// </summary>
 internal sealed partial class WorkerAlerts(
     BackupDrOptions options, RepositoryAccess repository, TimeProvider time, ILoggerFactory loggers) : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly ILogger _logger = loggers.CreateLogger<WorkerAlerts>();
+
+    /// <summary>The newest complete sweep; null until one completed in this process.</summary>
+    private volatile SandboxSweepState? _sweep;
 
     public async Task AfterJobAsync(WorkerJobKind kind, TargetOptions target, Exception? failure, CancellationToken cancellationToken)
     {
@@ -49,8 +56,44 @@ internal sealed partial class WorkerAlerts(
     }
 
     /// <summary>The repository rules of every target, then the incident engine.</summary>
-    public async Task EvaluateAllAsync(CancellationToken cancellationToken) =>
+    public async Task EvaluateAllAsync(CancellationToken cancellationToken)
+    {
+        await SweepSandboxesAsync(cancellationToken);
         await ApplyAsync(await RepositoryVerdictsAsync(options.Targets, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Runs the janitor and keeps what it found stuck; an incomplete sweep keeps the previous knowledge.</summary>
+    private async Task SweepSandboxesAsync(CancellationToken cancellationToken)
+    {
+        JanitorReport sweep;
+        try
+        {
+            sweep = await DrillComposition.SweepSandboxesAsync(options, time, loggers, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The sweep's boundary: the alert rules must still be evaluated when the janitor fails (e.g. the cluster's
+            // configuration cannot be read); what the last complete sweep found stays in force.
+            LogSweepFailed(_logger, e.Message);
+            return;
+        }
+
+        if (sweep.Incomplete)
+        {
+            return;
+        }
+
+        var known = options.Targets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var orphan in sweep.Stuck.Where(s => !known.Contains(s.Target)))
+        {
+            // No configured target to alert for (renamed or removed): the janitor keeps reporting it, on-call reads the log.
+            LogStuckWithoutTarget(_logger, orphan.SandboxId, orphan.Target, orphan.Problem);
+        }
+
+        _sweep = new SandboxSweepState(
+            sweep.Stuck.GroupBy(s => s.Target, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(s => s.Problem)], StringComparer.Ordinal),
+            sweep.Removed.Concat(sweep.InUse).Concat(sweep.Stuck.Select(s => s.SandboxId)).ToHashSet(StringComparer.Ordinal));
+    }
 
     public NotificationDispatcher Dispatcher() =>
         NotificationDispatcher.Create(options.Notifications, _http, time, loggers.CreateLogger<NotificationDispatcher>());
@@ -68,8 +111,9 @@ internal sealed partial class WorkerAlerts(
             states.Add(new TargetState(target, await LatestBackup.FindAsync(store, target.Name, cancellationToken), drills.Count > 0 ? drills[0].Record : null));
         }
 
-        var verdicts = AlertRules.Evaluate(
-            options.Tiers, states, heartbeats.Select(h => (DateTimeOffset?)h.WrittenAt).Max(), options.Scheduler.HeartbeatInterval, time.GetUtcNow()).ToList();
+        var evaluated = AlertRules.Evaluate(
+            options.Tiers, states, heartbeats.Select(h => (DateTimeOffset?)h.WrittenAt).Max(), options.Scheduler.HeartbeatInterval, time.GetUtcNow());
+        var verdicts = StuckSandboxRule.Merge(evaluated, states, _sweep, time.GetUtcNow()).ToList();
         foreach (var target in targets.Where(t => t.Pitr.Enabled))
         {
             verdicts.Add(AlertRules.PitrArchive(target, await Repository.Wal.PitrStatus.ReadAsync(store, target.Name, cancellationToken), time.GetUtcNow()));
@@ -91,6 +135,12 @@ internal sealed partial class WorkerAlerts(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Alert evaluation for {Target} failed: {Error}; on-call may not have been told")]
     private static partial void LogFailed(ILogger logger, string target, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sandbox sweep failed: {Error}; alerts use what the last complete sweep found")]
+    private static partial void LogSweepFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sandbox {SandboxId} of target {Target}, which is not configured, will not go away: {Problem}; no alert can name its target")]
+    private static partial void LogStuckWithoutTarget(ILogger logger, string sandboxId, string target, string problem);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {State} {Rule} for {Target} (incident {IncidentId})")]
     private static partial void LogSent(ILogger logger, string state, string rule, string target, string incidentId);

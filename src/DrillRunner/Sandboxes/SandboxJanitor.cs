@@ -3,7 +3,20 @@ using Microsoft.Extensions.Logging;
 namespace BackupDr.DrillRunner.Sandboxes;
 
 /// <summary>What one sweep found: sandboxes removed, sandboxes in use, and those it could not remove (with why).</summary>
-internal sealed record JanitorReport(IReadOnlyList<string> Removed, IReadOnlyList<string> InUse, IReadOnlyList<string> Failed);
+internal sealed record JanitorReport(IReadOnlyList<string> Removed, IReadOnlyList<string> InUse, IReadOnlyList<string> Failed)
+{
+    /// <summary>
+    /// The sandboxes that will not go away, per the target they belong to (for the sandbox cleanup alert). A subset of
+    /// <see cref="Failed"/>: a failure that names no sandbox (e.g. the list was refused) is not here.
+    /// </summary>
+    public IReadOnlyList<StuckSandbox> Stuck { get; init; } = [];
+
+    /// <summary>True when the sweep could not see every sandbox (e.g. the API server refused the list): <see cref="Stuck"/> may miss some.</summary>
+    public bool Incomplete { get; init; }
+}
+
+/// <summary>A sandbox the janitor found that will not go away, the target it was made for, and why it is stuck.</summary>
+internal sealed record StuckSandbox(string SandboxId, string Target, string Problem);
 
 /// <summary>Removes what drills of one sandbox kind left behind when their process died. Safe to run beside running drills.</summary>
 internal interface ISandboxJanitor
@@ -17,15 +30,19 @@ internal sealed class CompositeSandboxJanitor(IReadOnlyList<ISandboxJanitor> jan
     public async Task<JanitorReport> SweepAsync(CancellationToken cancellationToken)
     {
         List<string> removed = [], inUse = [], failed = [];
+        List<StuckSandbox> stuck = [];
+        var incomplete = false;
         foreach (var janitor in janitors)
         {
             var report = await janitor.SweepAsync(cancellationToken);
             removed.AddRange(report.Removed);
             inUse.AddRange(report.InUse);
             failed.AddRange(report.Failed);
+            stuck.AddRange(report.Stuck);
+            incomplete |= report.Incomplete;
         }
 
-        return new JanitorReport(removed, inUse, failed);
+        return new JanitorReport(removed, inUse, failed) { Stuck = stuck, Incomplete = incomplete };
     }
 }
 

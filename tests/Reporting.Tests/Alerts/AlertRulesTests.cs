@@ -11,8 +11,8 @@ namespace BackupDr.Reporting.Tests.Alerts;
 
 public sealed class AlertRulesTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
-    private static readonly TargetOptions Target = new() { Name = "acme-prod", Tenant = "acme", Environment = "production", Tier = "gold" };
+    internal static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+    internal static readonly TargetOptions Target = new() { Name = "acme-prod", Tenant = "acme", Environment = "production", Tier = "gold" };
     private static readonly Dictionary<string, TierOptions> Tiers = new()
     {
         ["gold"] = new TierOptions { Rto = TimeSpan.FromHours(1), Rpo = TimeSpan.FromHours(24), DrillEvery = TimeSpan.FromDays(7), Retention = new RetentionOptions() },
@@ -188,7 +188,7 @@ public sealed class AlertRulesTests
         Objects = [],
     };
 
-    private static DrillRecord Drill(DrillOutcome outcome, bool? rtoMet, bool rpoMet) => new()
+    internal static DrillRecord Drill(DrillOutcome outcome, bool? rtoMet, bool rpoMet) => new()
     {
         DrillId = "20261123T030000000Z-123456",
         Target = Target.Name,

@@ -111,6 +111,9 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     public void Refuse(string verb, string resource, int status = 403, string? message = null) =>
         _refusals[(verb, resource)] = (status, message ?? $"{resource} is forbidden: User \"system:serviceaccount:backupdr:backupdr\" cannot {verb} resource \"{resource}\"");
 
+    /// <summary>Stops refusing <paramref name="verb"/> on <paramref name="resource"/> (the permission was granted after all).</summary>
+    public void Allow(string verb, string resource) => _refusals.TryRemove((verb, resource), out _);
+
     /// <summary>Finishes the deletion of every namespace held Terminating.</summary>
     public async Task ReleaseNamespacesAsync()
     {

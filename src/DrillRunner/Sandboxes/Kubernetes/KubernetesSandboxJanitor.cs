@@ -10,8 +10,10 @@ namespace BackupDr.DrillRunner.Sandboxes.Kubernetes;
 /// Deletes sandbox namespaces whose drill is over without them having gone (a worker that crashed or was killed): those
 /// listed by <see cref="SandboxNamespace.Selector"/>, named with our prefix, whose expiry annotation has passed.
 /// Unexpired namespaces (a drill may be running, on any replica) and namespaces of others (another prefix, no labels)
-/// are never touched. A namespace still Terminating longer than the delete timeout after its deletion is reported as a
-/// failure. It does not wait for deletions: the next sweep sees what is left.
+/// are never touched. It does not wait for deletions: the next sweep sees what is left.
+/// A namespace "will not go away" (reported in <see cref="JanitorReport.Stuck"/> for the sandbox cleanup alert of its
+/// target) when it is still there <c>Sandbox:Kubernetes:DeleteTimeout</c> after its deletion was requested (its
+/// deletionTimestamp, by whoever requested it), or when the API server refuses or fails its delete.
 /// </summary>
 internal sealed partial class KubernetesSandboxJanitor(
     KubernetesSandboxOptions options, KubernetesClientConfiguration configuration, TimeProvider time, ILogger<KubernetesSandboxJanitor> logger) : ISandboxJanitor
@@ -19,6 +21,7 @@ internal sealed partial class KubernetesSandboxJanitor(
     public async Task<JanitorReport> SweepAsync(CancellationToken cancellationToken)
     {
         List<string> removed = [], inUse = [], failed = [];
+        List<StuckSandbox> stuck = [];
         using var client = new k8s.Kubernetes(configuration);
         V1NamespaceList namespaces;
         try
@@ -31,7 +34,7 @@ internal sealed partial class KubernetesSandboxJanitor(
             var why = e is HttpOperationException h ? PodDiagnostics.Describe(h) : e.Message;
             failed.Add($"sandbox namespaces could not be listed ({why})");
             LogListFailed(logger, e, why);
-            return new JanitorReport(removed, inUse, failed);
+            return new JanitorReport(removed, inUse, failed) { Incomplete = true };
         }
 
         var now = time.GetUtcNow();
@@ -44,7 +47,11 @@ internal sealed partial class KubernetesSandboxJanitor(
                 var since = new DateTimeOffset(DateTime.SpecifyKind(deleting, DateTimeKind.Utc));
                 if (now - since > options.DeleteTimeout)
                 {
-                    failed.Add($"{name}: still {ns.Status?.Phase ?? "Terminating"} since {SandboxNamespace.FormatTime(since)}; see kubectl describe namespace {name}");
+                    var problem = $"{name}: still {ns.Status?.Phase ?? "Terminating"} since {SandboxNamespace.FormatTime(since)}, more than "
+                        + $"Sandbox:Kubernetes:DeleteTimeout {options.DeleteTimeout:c} after its deletion; see kubectl describe namespace {name} (finalizers, stuck resources)";
+                    failed.Add(problem);
+                    stuck.Add(new StuckSandbox(name, TargetOf(ns), problem));
+                    LogStuck(logger, name, SandboxNamespace.FormatTime(since));
                 }
                 else
                 {
@@ -76,13 +83,19 @@ internal sealed partial class KubernetesSandboxJanitor(
             catch (Exception e) when (e is HttpOperationException or HttpRequestException)
             {
                 // One namespace that cannot be deleted must not stop the sweep; it is reported and retried next time.
-                failed.Add($"{name}: could not be deleted ({(e is HttpOperationException h ? PodDiagnostics.Describe(h) : e.Message)})");
+                var problem = $"{name}: could not be deleted ({(e is HttpOperationException h ? PodDiagnostics.Describe(h) : e.Message)})";
+                failed.Add(problem);
+                stuck.Add(new StuckSandbox(name, TargetOf(ns), problem));
                 LogRemoveFailed(logger, e, name);
             }
         }
 
-        return new JanitorReport(removed, inUse, failed);
+        return new JanitorReport(removed, inUse, failed) { Stuck = stuck };
     }
+
+    /// <summary>The target's exact name (annotation); the label (possibly shortened) when the annotation is missing.</summary>
+    private static string TargetOf(V1Namespace ns) =>
+        Value(ns.Metadata.Annotations, SandboxNamespace.TargetNameAnnotation) ?? Value(ns.Metadata.Labels, SandboxNamespace.TargetLabel) ?? "";
 
     private static string? Value(IDictionary<string, string>? map, string key) => map is not null && map.TryGetValue(key, out var value) ? value : null;
 
@@ -91,6 +104,9 @@ internal sealed partial class KubernetesSandboxJanitor(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not delete stale sandbox namespace {SandboxId}; it will be retried on the next sweep")]
     private static partial void LogRemoveFailed(ILogger logger, Exception exception, string sandboxId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sandbox namespace {SandboxId} will not go away: its deletion was requested at {DeletionRequestedAt} and it is still there")]
+    private static partial void LogStuck(ILogger logger, string sandboxId, string deletionRequestedAt);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not list sandbox namespaces: {Error}")]
     private static partial void LogListFailed(ILogger logger, Exception exception, string error);

@@ -24,6 +24,9 @@ internal static partial class SandboxNamespace
 
     public const string CreatedByAnnotation = "backupdr.io/created-by";
 
+    /// <summary>The target's exact name (labels are shortened and restricted to label characters).</summary>
+    public const string TargetNameAnnotation = "backupdr.io/target-name";
+
     /// <summary>What the janitor lists: namespaces made by backupdr as sandboxes (it then also checks the name's prefix).</summary>
     public const string Selector = ManagedByLabel + "=" + ManagedByValue + "," + SandboxLabel + "=true";
 
@@ -51,7 +54,7 @@ internal static partial class SandboxNamespace
     {
         [ExpiresAtAnnotation] = FormatTime(expiresAt),
         [CreatedByAnnotation] = $"{Environment.MachineName} pid {Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}",
-        ["backupdr.io/target-name"] = request.Target,
+        [TargetNameAnnotation] = request.Target,
     };
 
     public static string FormatTime(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
