@@ -183,6 +183,22 @@ internal sealed class PitrScenario : IAsyncDisposable
     public async Task<DateTimeOffset> SourceNowAsync(CancellationToken cancellationToken) =>
         new((DateTime)(await ScalarAsync(AdminConnectionString, "SELECT clock_timestamp()", cancellationToken))!);
 
+    /// <summary>
+    /// The commit time of the source's newest transaction committed before <paramref name="moment"/>: what a restore to
+    /// that moment replays last. Not necessarily a move: the archiver's heartbeat commits once per flush interval.
+    /// </summary>
+    public async Task<DateTimeOffset> LastCommitBeforeAsync(DateTimeOffset moment, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            "SELECT max(ts) FROM (SELECT pg_xact_commit_timestamp(x::text::xid) AS ts "
+            + "FROM generate_series(3, txid_snapshot_xmax(txid_current_snapshot()) - 1) x) c WHERE ts < @moment",
+            connection);
+        command.Parameters.AddWithValue("moment", moment);
+        return new((DateTime)(await command.ExecuteScalarAsync(cancellationToken))!);
+    }
+
     /// <summary>Closes the current WAL segment on the source (after writes: an idle segment is not switched).</summary>
     public Task SwitchWalAsync(CancellationToken cancellationToken) => AdminAsync("acme", "SELECT pg_switch_wal()", cancellationToken);
 
