@@ -29,6 +29,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "installing what is missing"
 scripts/install-deps.sh
+# The drill's sandbox server runs as the postgres user in data/demo/sandboxes, inside this checkout.
+scripts/postgres-can-reach.sh "$root"
 
 step "building"
 dotnet build src/BackupWorker/BackupWorker.csproj -nologo -clp:NoSummary -v:quiet

@@ -6,18 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# PostgreSQL servers run as the postgres user, and a restored PITR server calls `backupdr wal-fetch` from this
-# checkout: every folder above it must be traversable by that user (a clone under `mktemp -d` is 0700).
-if [ "$(id -u)" -eq 0 ]; then
-  dir=$root
-  while [ "$dir" != "/" ]; do
-    [ -x "$dir" ] && runuser -u postgres -- test -x "$dir" 2>/dev/null || { echo "test.sh: chmod o+x $dir (the postgres user must reach this checkout)"; chmod o+x "$dir"; }
-    dir=$(dirname "$dir")
-  done
-fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 scripts/install-deps.sh
+
+# PostgreSQL servers run as the postgres user, and a restored PITR server calls `backupdr wal-fetch` from this
+# checkout: every folder above it must be traversable by that user (a clone under `mktemp -d` is 0700).
+scripts/postgres-can-reach.sh "$root"
 
 echo "== build"
 dotnet build BackupDr.sln -c Debug -nologo -clp:NoSummary -v:quiet
