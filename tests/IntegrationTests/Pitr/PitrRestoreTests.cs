@@ -163,6 +163,7 @@ public sealed class PitrRestoreTests
         await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
         var (_, last) = await scenario.PrepareDrillAsync(10, cancellationToken);
         var drill = await scenario.RunAsync("drill", "--target", PitrScenario.Target, "--pitr", "--json");
+        drill.ExitCode.ShouldBe(0, drill.ToString());
         var record = drill.Json;
         record["schemaVersion"]!.GetValue<int>().ShouldBe(2);
         record["selection"]!.GetValue<string>().ShouldBe("pitr");
@@ -174,7 +175,6 @@ public sealed class PitrRestoreTests
         replayed.ShouldBeGreaterThanOrEqualTo(last.Committed);
         record["rpo"]!["achievedSeconds"]!.GetValue<double>().ShouldBe(Math.Round((requested - replayed).TotalSeconds, 3), 0.002);
         record["probes"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "fingerprints")!["status"]!.GetValue<string>().ShouldBe("Skipped");
-        drill.ExitCode.ShouldBe(0, drill.ToString());
     }
 
     [Fact]

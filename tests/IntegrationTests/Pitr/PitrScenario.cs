@@ -111,7 +111,10 @@ internal sealed class PitrScenario : IAsyncDisposable
             last = await InsertMoveAsync($"move {i}", cancellationToken);
         }
 
-        await WaitUntilCoveredAsync(await SourceNowAsync(cancellationToken), cancellationToken);
+        // A drill restores to "now minus the flush interval": wait until that moment lies after the last move, so that
+        // the moves are inside what it restores however fast the machine ran them.
+        var flush = LoadTarget().Pitr.FlushInterval;
+        await WaitUntilCoveredAsync(Later(await SourceNowAsync(cancellationToken), last.Committed + flush + TimeSpan.FromMilliseconds(500)), cancellationToken);
         return (baseBackup, last);
     }
 
@@ -178,6 +181,8 @@ internal sealed class PitrScenario : IAsyncDisposable
         committed.Parameters.AddWithValue("id", id);
         return (id, new DateTimeOffset((DateTime)(await committed.ExecuteScalarAsync(cancellationToken))!));
     }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     /// <summary>The source's clock now: every transaction committed so far committed before it.</summary>
     public async Task<DateTimeOffset> SourceNowAsync(CancellationToken cancellationToken) =>
