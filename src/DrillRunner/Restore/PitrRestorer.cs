@@ -65,9 +65,10 @@ internal sealed partial class PitrRestorer(TimeProvider time, ILogger<PitrRestor
 
         LogRestoring(logger, target.Name, chosen.BackupId, recoveryTarget);
         var keyBytes = walKey.AsSpan().ToArray();
+        var restoreCommand = RestoreCommand(fetch, target.Name, Path.Combine(Path.GetFullPath(dataRoot), KeyFileName));
         var settings = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["restore_command"] = Quote(RestoreCommand(fetch, target.Name, Path.Combine(Path.GetFullPath(dataRoot), KeyFileName))),
+            ["restore_command"] = Quote(restoreCommand),
             ["recovery_target_timeline"] = "'latest'",
             ["hot_standby"] = "off",
             ["archive_command"] = "''",
@@ -114,6 +115,7 @@ internal sealed partial class PitrRestorer(TimeProvider time, ILogger<PitrRestor
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(keyBytes);
         try
         {
+            await CheckRestoreCommandAsync(cluster, restoreCommand, chosen.Pitr!.StartSegment, cancellationToken);
             await cluster.StartAsync(cancellationToken);
             var (replayed, lsn, timeline) = await WaitForPromotionAsync(cluster, target.Pitr.RecoveryTimeout, cancellationToken);
             if (recoveryTarget.Kind == RecoveryTargetKind.Latest && status?.ArchivedLsn is { } archived && Lsn.Parse(lsn) < Lsn.Parse(archived))
@@ -131,6 +133,30 @@ internal sealed partial class PitrRestorer(TimeProvider time, ILogger<PitrRestor
             var log = cluster.LogTail();
             await cluster.DestroyAsync(CancellationToken.None, immediate: true);
             throw e is RestoreRefusedException or OperationCanceledException ? e : new InvalidOperationException($"{e.Message}\nServer log ends with:\n{log}", e);
+        }
+    }
+
+    /// <summary>
+    /// Fetches the base backup's first WAL segment exactly as the server will (its restore_command, as its OS user),
+    /// before the server starts: a backupdr program, configuration, repository or key file that user cannot reach would
+    /// otherwise end recovery with a bare "could not locate required checkpoint record" in the server's log.
+    /// </summary>
+    /// <exception cref="RestoreRefusedException">The command failed: nothing was restored.</exception>
+    private static async Task CheckRestoreCommandAsync(PostgresCluster cluster, string restoreCommand, string segment, CancellationToken cancellationToken)
+    {
+        var into = Path.Combine(cluster.DataRoot, "restore-command-check");
+        var command = restoreCommand
+            .Replace("%f", segment, StringComparison.Ordinal)
+            .Replace("%p", ShellQuote(into), StringComparison.Ordinal);
+        var result = await cluster.RunShellAsServerAsync(command, cancellationToken);
+        File.Delete(into);
+        if (result.ExitCode != 0)
+        {
+            var user = cluster.OsUser ?? Environment.UserName;
+            throw new RestoreRefusedException(
+                $"the restored server could not fetch WAL {segment} with its restore_command (exit {result.ExitCode}) running as OS user '{user}': "
+                + $"{result.StandardErrorTail.Trim()}\nThe server runs `backupdr wal-fetch` as that user: the backupdr program, its configuration file, "
+                + "the repository (for a local one) and every folder above them must be readable by it.");
         }
     }
 

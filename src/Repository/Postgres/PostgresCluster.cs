@@ -374,6 +374,23 @@ internal sealed partial class PostgresCluster : IAsyncDisposable
         File.Move(temp, path, overwrite: true);
     }
 
+    /// <summary>
+    /// Runs a shell command line as the server runs its <c>restore_command</c>: through <c>/bin/sh -c</c>, as the server's
+    /// OS user, with the cluster's environment. The exit code and the standard error tail are returned, never thrown.
+    /// </summary>
+    public Task<ChildProcessResult> RunShellAsServerAsync(string commandLine, CancellationToken cancellationToken) =>
+        ChildProcess.RunAsync(
+            new ChildProcessRequest("/bin/sh", ["-c", commandLine])
+            {
+                RunAsUser = _state.OsUser,
+                ThrowOnFailure = false,
+                Environment = _options.Environment,
+            },
+            cancellationToken);
+
+    /// <summary>The OS user the server runs as when this process is root; null when it runs as this process's user.</summary>
+    public string? OsUser => _state.OsUser;
+
     private Task<ChildProcessResult> RunAsync(string tool, IReadOnlyList<string> arguments, CancellationToken cancellationToken, bool throwOnFailure = true) =>
         ChildProcess.RunAsync(
             new ChildProcessRequest(_installation.FindTool(tool), arguments)
