@@ -1,4 +1,5 @@
 using BackupDr.BackupWorker.Scheduling;
+using Microsoft.Extensions.Time.Testing;
 using Quartz;
 using Quartz.Extensibility;
 using Quartz.Impl;
@@ -52,10 +53,13 @@ public sealed class BlackoutCalendarTests
     public void CronTriggerWithCalendar_DrillDueOnMonthEnd_SkipsToTheNextSlotOutsideIt()
     {
         var calendar = new BlackoutCalendar([MonthEnd], TimeZoneInfo.Utc);
-        var trigger = (IOperableTrigger)TriggerBuilder.Create()
+        var start = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+
+        // The trigger's clock is the test's: Quartz moves a start in the past up to its now (the real clock passed this November).
+        var trigger = (IOperableTrigger)TriggerBuilder.Create(new FakeTimeProvider(start))
             .WithIdentity("drill.acme-prod", "backupdr")
             .WithSchedule(CronScheduleBuilder.Create("0 30 3 * * ?").InTimeZone(TimeZoneInfo.Utc))
-            .StartAt(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero))
+            .StartAt(start)
             .Build();
 
         trigger.ComputeFirstFireTimeUtc(calendar).ShouldBe(new DateTimeOffset(2026, 11, 28, 3, 30, 0, TimeSpan.Zero));
