@@ -28,6 +28,7 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
     private readonly Dictionary<string, byte[]> _partialHashes = new(StringComparer.Ordinal);
     private DateTimeOffset? _coveredUntil;
     private Lsn? _archivedLsn;
+    private PitrSlotRecreation? _slotRecreated;
 
     public string SpoolDirectory => Path.Combine(spoolRoot, target.Name);
 
@@ -48,16 +49,30 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
             throw new ArchiverBusyException($"another backupdr process archives the WAL of '{target.Name}' (it holds the archiver lock of slot {slot})");
         }
 
-        if (await source.EnsureSlotAsync(slot, cancellationToken))
-        {
-            LogSlotCreated(logger, target.Name, slot);
-        }
-
         using var walKey = WalKeys.Derive(masterKey, target.Name);
         var archive = new WalArchive(store, target.Name, walKey);
-        foreach (var wal in (await archive.ListAsync(cancellationToken)).Objects)
+        var listing = await archive.ListAsync(cancellationToken);
+        foreach (var wal in listing.Objects)
         {
             Remember(wal);
+        }
+
+        // What the previous run archived stays archived: its coverage holds until this run's first flush moves it on.
+        var previous = await PitrStatus.ReadAsync(store, target.Name, cancellationToken);
+        _coveredUntil = previous?.CoveredUntil;
+        _archivedLsn = previous?.ArchivedLsn is { } archivedLsn ? Lsn.Parse(archivedLsn) : null;
+        _slotRecreated = previous?.SlotRecreated;
+        if (await source.EnsureSlotAsync(slot, cancellationToken))
+        {
+            if (listing.Objects.Count == 0)
+            {
+                LogSlotCreated(logger, target.Name, slot);
+            }
+            else
+            {
+                _slotRecreated = await SlotRecreatedAsync(source, slot, listing, cancellationToken);
+                LogSlotRecreated(logger, target.Name, _slotRecreated.Note);
+            }
         }
 
         var receiverTool = PostgresInstallation.Locate(source.Major).FindTool("pg_receivewal");
@@ -87,6 +102,33 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
             await timer.WaitForNextTickAsync(cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Describes a slot created on a source whose WAL was archived before: a promoted standby (a failover) or a dropped
+    /// slot. <c>pg_receivewal</c> resumes from the spool's newest file when there is one (on the old timeline: the new
+    /// primary serves the old timeline up to its switch point, then the history file and the new timeline), else from
+    /// the new slot's position.
+    /// </summary>
+    private async Task<PitrSlotRecreation> SlotRecreatedAsync(PitrSource source, string slot, WalListing listing, CancellationToken cancellationToken)
+    {
+        var position = await source.ReadPositionAsync(slot, cancellationToken);
+        var archivedTimeline = listing.Objects.Max(o => o.Timeline);
+        var slotLsn = (position.RestartLsn ?? position.Current).ToString();
+        var spooled = Directory.EnumerateFiles(SpoolDirectory)
+            .Select(path => Path.GetFileName(path))
+            .Select(name => (Name: name, Ok: WalSegmentName.TryParse(name.EndsWith(".partial", StringComparison.Ordinal) ? name[..^8] : name, source.SegmentSizeBytes, out var parsed), Parsed: parsed))
+            .Where(f => f.Ok)
+            .MaxBy(f => (f.Parsed.Segment, f.Parsed.Timeline));
+        var resumedFrom = spooled.Name ?? $"the new slot at {slotLsn}";
+        var cause = position.Timeline > archivedTimeline
+            ? $"the source was promoted (timeline {archivedTimeline} to {position.Timeline}), and replication slots do not survive a failover in PostgreSQL 15"
+            : $"the slot was dropped, or the source was replaced by a server on the same timeline {position.Timeline} (replication slots do not survive a failover in PostgreSQL 15)";
+        var resume = spooled.Name is { } file
+            ? $"streaming resumes from the spool's {file}: WAL after it that was not archived yet is archived as long as this server still has it"
+            : $"the spool held no WAL, so streaming starts at the new slot's position {slotLsn}: WAL between the archive's end ({_archivedLsn?.ToString() ?? "unknown"}) and it is missing";
+        var note = $"created the replication slot {slot} again on the source at {slotLsn}: {cause}; {resume} (a gap otherwise, named by 'backupdr verify --target {target.Name} --wal' and the PitrArchiveHole alert)";
+        return new PitrSlotRecreation(time.GetUtcNow(), position.Timeline, archivedTimeline, slotLsn, resumedFrom, note);
     }
 
     /// <summary>Uploads closed segments and history files, then removes them from the spool (only after the store has them).</summary>
@@ -190,7 +232,7 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
         var status = new PitrStatus(target.Name, slot, sample.Timeline, source.SegmentSizeBytes, _coveredUntil, _archivedLsn?.ToString(),
             position.Current.ToString(), position.RetainedBytes,
             _archivedLsn is { } archived && position.Current > archived ? (long)(position.Current.Value - archived.Value) : 0,
-            time.GetUtcNow(), Environment.MachineName);
+            time.GetUtcNow(), Environment.MachineName) { SlotRecreated = _slotRecreated };
         await status.WriteAsync(archive.Store, cancellationToken);
     }
 
@@ -234,6 +276,9 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
     [LoggerMessage(Level = LogLevel.Information, Message = "PITR {Target}: created the physical replication slot {Slot} (it reserves WAL from now on)")]
     private static partial void LogSlotCreated(ILogger logger, string target, string slot);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PITR {Target}: {Note}")]
+    private static partial void LogSlotRecreated(ILogger logger, string target, string note);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "PITR {Target}: streaming WAL through slot {Slot} (pg_receivewal pid {Pid}, spool {Spool})")]
     private static partial void LogStarted(ILogger logger, string target, string slot, int pid, string spool);

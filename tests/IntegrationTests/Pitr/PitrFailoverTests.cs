@@ -1,0 +1,103 @@
+using BackupDr.Repository.Wal;
+
+namespace BackupDr.IntegrationTests.Pitr;
+
+/// <summary>
+/// A failover of the source under a running archive, with real PostgreSQL 15 servers: primary A (timeline 1) is
+/// archived, a streaming standby B is promoted after A stops (timeline 2), and the target's connection is pointed at B.
+/// </summary>
+public sealed class PitrFailoverTests
+{
+    [Fact]
+    public async Task Failover_PromotedStandby_ArchiveFollowsTimeline2WithoutGapAndRestoresEveryMoment()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        scenario.StartArchiver();
+        var baseBackup = await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        var standby = await scenario.CreateStandbyAsync(cancellationToken);
+
+        var moves = new List<(long Id, DateTimeOffset Committed)>();
+        for (var i = 0; i < 6; i++)
+        {
+            moves.Add(await scenario.InsertMoveAsync($"on A {i}", cancellationToken));
+            if (i == 2)
+            {
+                await scenario.SwitchWalAsync(cancellationToken);
+            }
+        }
+
+        var onTimeline1 = await scenario.SourceNowAsync(cancellationToken);
+        await scenario.WaitUntilCoveredAsync(onTimeline1, cancellationToken);
+
+        // Written after the archiver's last flush on A: the standby and pg_receivewal received them before A stopped.
+        for (var i = 0; i < 4; i++)
+        {
+            moves.Add(await scenario.InsertMoveAsync($"on A, unflushed {i}", cancellationToken));
+        }
+
+        await scenario.FailOverAsync(standby, cancellationToken);
+        (await PitrScenario.TimelineAsync(scenario.AdminConnectionString, cancellationToken)).ShouldBe(2u);
+
+        // The worker restarts an archiver whose source went away; it now reaches B, which has no slot.
+        await scenario.StopArchiverAsync(sourceLost: true);
+        scenario.StartArchiver();
+        for (var i = 0; i < 6; i++)
+        {
+            moves.Add(await scenario.InsertMoveAsync($"on B {i}", cancellationToken));
+            if (i == 2)
+            {
+                await scenario.SwitchWalAsync(cancellationToken);
+            }
+        }
+
+        var onTimeline2 = await scenario.SourceNowAsync(cancellationToken);
+        for (var i = 0; i < 3; i++)
+        {
+            moves.Add(await scenario.InsertMoveAsync($"on B, late {i}", cancellationToken));
+        }
+
+        await scenario.WaitUntilArchivedAsync(WalSegmentName.HistoryFileName(2), cancellationToken);
+        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+
+        scenario.ArchiverLog.ShouldContain(line => line.StartsWith("Warning:", StringComparison.Ordinal) && line.Contains("do not survive a failover", StringComparison.Ordinal));
+        var status = await scenario.RunJsonAsync("pitr", "status", "--target", PitrScenario.Target);
+        var archiver = status["archiver"]!;
+        archiver["timeline"]!.GetValue<uint>().ShouldBe(2u);
+        var recreated = archiver["slotRecreated"].ShouldNotBeNull();
+        recreated["timeline"]!.GetValue<uint>().ShouldBe(2u);
+        recreated["archivedTimeline"]!.GetValue<uint>().ShouldBe(1u);
+        recreated["note"]!.GetValue<string>().ShouldContain("do not survive a failover");
+
+        var verify = await scenario.RunJsonAsync("verify", "--target", PitrScenario.Target, "--wal");
+        verify["gaps"]!.AsArray().ShouldBeEmpty();
+        verify["problems"]!.AsArray().ShouldBeEmpty();
+        verify["lastSegment"]!.GetValue<string>().ShouldStartWith("00000002");
+        (await scenario.EvaluateHoleAlertAsync(cancellationToken)).ShouldBeNull();
+
+        // A moment after the promotion, from the base backup taken on A: rows of both timelines, none after the moment.
+        var afterPromotion = await RestoreToTimeAsync(scenario, onTimeline2, cancellationToken);
+        afterPromotion.Ids.ShouldBe(moves.Where(m => m.Committed < onTimeline2).Select(m => m.Id));
+        afterPromotion.Ids.ShouldContain(moves[9].Id);
+        afterPromotion.Ids.ShouldContain(moves[15].Id);
+        afterPromotion.Restore["baseBackupId"]!.GetValue<string>().ShouldBe(baseBackup["backupId"]!.GetValue<string>());
+        afterPromotion.Restore["timeline"]!.GetValue<uint>().ShouldBeGreaterThan(2u);
+
+        // A moment before the promotion: recovery follows timeline 1 as far as the moment (through B's copy of the switch segment).
+        var beforePromotion = await RestoreToTimeAsync(scenario, onTimeline1, cancellationToken);
+        beforePromotion.Ids.ShouldBe(moves.Where(m => m.Committed < onTimeline1).Select(m => m.Id));
+        beforePromotion.Restore["timeline"]!.GetValue<uint>().ShouldBeGreaterThanOrEqualTo(2u);
+
+        var latest = await scenario.RunJsonAsync("restore", "--target", PitrScenario.Target, "--latest", "--data-dir", scenario.NewDataDirectory());
+        var restored = await scenario.OpenRestoredAsync(latest, cancellationToken);
+        (await PitrScenario.MoveIdsAsync(restored.ConnectionString("acme").ConnectionString, cancellationToken)).ShouldBe(moves.Select(m => m.Id));
+    }
+
+    private static async Task<(System.Text.Json.Nodes.JsonObject Restore, IReadOnlyList<long> Ids)> RestoreToTimeAsync(
+        PitrScenario scenario, DateTimeOffset moment, CancellationToken cancellationToken)
+    {
+        var restore = await scenario.RunJsonAsync("restore", "--target", PitrScenario.Target, "--to-time", PitrScenario.Iso(moment), "--data-dir", scenario.NewDataDirectory());
+        var restored = await scenario.OpenRestoredAsync(restore, cancellationToken);
+        return (restore, await PitrScenario.MoveIdsAsync(restored.ConnectionString("acme").ConnectionString, cancellationToken));
+    }
+}
