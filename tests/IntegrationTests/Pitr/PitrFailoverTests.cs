@@ -67,6 +67,7 @@ public sealed class PitrFailoverTests
         var recreated = archiver["slotRecreated"].ShouldNotBeNull();
         recreated["timeline"]!.GetValue<uint>().ShouldBe(2u);
         recreated["archivedTimeline"]!.GetValue<uint>().ShouldBe(1u);
+        recreated["resumedFrom"]!.GetValue<string>().ShouldStartWith("00000001", customMessage: "streaming resumes from the spool's timeline-1 position, not the new slot's");
         recreated["note"]!.GetValue<string>().ShouldContain("do not survive a failover");
 
         var verify = await scenario.RunJsonAsync("verify", "--target", PitrScenario.Target, "--wal");
@@ -91,6 +92,62 @@ public sealed class PitrFailoverTests
         var latest = await scenario.RunJsonAsync("restore", "--target", PitrScenario.Target, "--latest", "--data-dir", scenario.NewDataDirectory());
         var restored = await scenario.OpenRestoredAsync(latest, cancellationToken);
         (await PitrScenario.MoveIdsAsync(restored.ConnectionString("acme").ConnectionString, cancellationToken)).ShouldBe(moves.Select(m => m.Id));
+
+        // A missing history file, then a hole after the switch: each is reported naming what is missing.
+        await using (var history = await LoseAsync(scenario, WalSegmentName.HistoryFileName(2), cancellationToken))
+        {
+            var broken = await scenario.RunAsync("verify", "--target", PitrScenario.Target, "--wal", "--json");
+            broken.ExitCode.ShouldBe(1, broken.ToString());
+            broken.Json["problems"]!.AsArray().ShouldHaveSingleItem()!.GetValue<string>().ShouldStartWith("missing: 00000002.history");
+            broken.Json["gaps"]!.AsArray().ShouldBeEmpty();
+            var hole = (await scenario.EvaluateHoleAlertAsync(cancellationToken)).ShouldNotBeNull();
+            hole.IsOpen.ShouldBeTrue();
+            hole.Opened.Details.ShouldContain("00000002.history");
+        }
+
+        (await scenario.EvaluateHoleAlertAsync(cancellationToken)).ShouldNotBeNull().IsOpen.ShouldBeFalse();
+        string afterSwitch;
+        using (var repository = await scenario.OpenRepositoryAsync(cancellationToken))
+        {
+            using var key = WalKeys.Derive(repository.MasterKey, PitrScenario.Target);
+            afterSwitch = (await new WalArchive(repository.Store, PitrScenario.Target, key).ListAsync(cancellationToken)).Objects
+                .Where(o => o.Timeline == 2 && o.Kind == WalObjectKind.Segment).Min(o => o.FileName)!;
+        }
+
+        await using (await LoseAsync(scenario, afterSwitch, cancellationToken))
+        {
+            var broken = await scenario.RunAsync("verify", "--target", PitrScenario.Target, "--wal", "--json");
+            broken.ExitCode.ShouldBe(1, broken.ToString());
+            broken.Json["gaps"]!.AsArray().ShouldHaveSingleItem()!["firstMissing"]!.GetValue<string>().ShouldBe(afterSwitch);
+        }
+    }
+
+    /// <summary>Deletes the archived object of one WAL file; disposing the result puts it back (as storage versioning would).</summary>
+    private static async Task<IAsyncDisposable> LoseAsync(PitrScenario scenario, string fileName, CancellationToken cancellationToken)
+    {
+        using var repository = await scenario.OpenRepositoryAsync(cancellationToken);
+        using var key = WalKeys.Derive(repository.MasterKey, PitrScenario.Target);
+        var wal = (await new WalArchive(repository.Store, PitrScenario.Target, key).FindAsync(fileName, cancellationToken)).ShouldNotBeNull();
+        byte[] bytes;
+        await using (var stored = await repository.Store.OpenReadAsync(wal.Key, cancellationToken))
+        using (var copy = new MemoryStream())
+        {
+            await stored.CopyToAsync(copy, cancellationToken);
+            bytes = copy.ToArray();
+        }
+
+        await repository.Store.DeleteAsync(wal.Key, cancellationToken);
+        return new Restore(async () =>
+        {
+            using var again = await scenario.OpenRepositoryAsync(CancellationToken.None);
+            using var content = new MemoryStream(bytes, writable: false);
+            await again.Store.PutAsync(wal.Key, content, Repository.Storage.PutOptions.CreateOnly, CancellationToken.None);
+        });
+    }
+
+    private sealed class Restore(Func<Task> action) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await action();
     }
 
     private static async Task<(System.Text.Json.Nodes.JsonObject Restore, IReadOnlyList<long> Ids)> RestoreToTimeAsync(
