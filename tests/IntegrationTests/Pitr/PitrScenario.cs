@@ -155,14 +155,22 @@ internal sealed class PitrScenario : IAsyncDisposable
 
     /// <summary>
     /// Stops the archiver as a worker shutdown does (its token cancelled, pg_receivewal killed); a failure it had surfaces
-    /// here, except, with <paramref name="sourceLost"/>, the connection failure of a source that went away (the worker
-    /// logs that one and starts the archiver again).
+    /// here. With <paramref name="sourceLost"/>, the archiver must instead fail by itself (bounded wait) with the
+    /// connection failure of a source that went away, as the worker sees it before it starts the archiver again.
     /// </summary>
     public async Task StopArchiverAsync(bool sourceLost = false)
     {
         if (_archiver is null || _archiverStop is null)
         {
             return;
+        }
+
+        if (sourceLost)
+        {
+            var archiver = _archiver;
+            await WaitForAsync(() => Task.FromResult(archiver.IsCompleted), "the archiver to notice that its source went away", CancellationToken.None);
+            var failure = await Should.ThrowAsync<NpgsqlException>(archiver);
+            ArchiverLog.Enqueue($"Error: the archiver failed (the worker restarts it): {failure.Message}");
         }
 
         await _archiverStop.CancelAsync();
@@ -174,9 +182,9 @@ internal sealed class PitrScenario : IAsyncDisposable
         {
             // The normal end of a cancelled archiver.
         }
-        catch (NpgsqlException e) when (sourceLost)
+        catch (NpgsqlException) when (sourceLost)
         {
-            ArchiverLog.Enqueue($"Error: the archiver failed as its source went away: {e.Message}");
+            // Asserted above.
         }
 
         _archiverStop.Dispose();
