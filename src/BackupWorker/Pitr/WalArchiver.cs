@@ -23,6 +23,9 @@ internal sealed class ArchiverBusyException(string message) : Exception(message)
 internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot, TimeProvider time, ILogger<WalArchiver> logger)
 {
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+
+    /// <summary>What the source's walsender answers when asked for WAL it has removed (pg_receivewal prints it and retries).</summary>
+    private const string WalRemovedMessage = "has already been removed";
     private readonly Dictionary<string, ArchivedWal> _complete = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ArchivedWal>> _partials = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _partialHashes = new(StringComparer.Ordinal);
@@ -91,6 +94,19 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
             {
                 await exited;
                 throw new InvalidOperationException($"pg_receivewal of '{target.Name}' exited: {receiver.StandardErrorTail.Trim()}");
+            }
+
+            if (receiver.StandardErrorTail.Contains(WalRemovedMessage, StringComparison.Ordinal))
+            {
+                // pg_receivewal would retry this forever. The WAL is gone from the source (a promoted standby that
+                // recycled it before the archiver reached it, a slot dropped long ago): archive what the spool holds,
+                // clear it, and let the restarted archiver stream from the slot. The hole is reported, not bridged.
+                await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
+                await UploadSpoolPartialsAsync(archive, abandon: true, cancellationToken);
+                throw new InvalidOperationException(
+                    $"the source of '{target.Name}' no longer has the WAL after the spool's position ({receiver.StandardErrorTail.Trim().Split('\n')[^1]}): "
+                    + "the spool's WAL was archived as it was and cleared, and the archiver restarts from the slot's position; the WAL in between is lost "
+                    + $"(a gap, named by 'backupdr verify --target {target.Name} --wal' and the PitrArchiveHole alert; take a base backup)");
             }
 
             await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
@@ -193,11 +209,36 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
         var reached = position.RestartLsn >= sample.Current;
         await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
+        await UploadSpoolPartialsAsync(archive, abandon: false, cancellationToken);
+        if (reached)
+        {
+            // Every moment up to the heartbeat has a commit record after it in the archive (the heartbeat's own).
+            _coveredUntil = heartbeat;
+            _archivedLsn = sample.Current;
+        }
+        else
+        {
+            LogBehind(logger, target.Name, sample.Current.ToString(), position.RestartLsn.ToString()!);
+        }
+
+        var status = new PitrStatus(target.Name, slot, sample.Timeline, source.SegmentSizeBytes, _coveredUntil, _archivedLsn?.ToString(),
+            position.Current.ToString(), position.RetainedBytes,
+            _archivedLsn is { } archived && position.Current > archived ? (long)(position.Current.Value - archived.Value) : 0,
+            time.GetUtcNow(), Environment.MachineName) { SlotRecreated = _slotRecreated };
+        await status.WriteAsync(archive.Store, cancellationToken);
+    }
+
+    /// <summary>
+    /// Uploads the spool's partial segments: the newest as the segment being written, older ones (a timeline the source
+    /// left: never completed) once more and finally, then removed from the spool. With <paramref name="abandon"/>, every
+    /// one is final (the receiver cannot continue from the spool).
+    /// </summary>
+    private async Task UploadSpoolPartialsAsync(WalArchive archive, bool abandon, CancellationToken cancellationToken)
+    {
         var partials = Directory.EnumerateFiles(SpoolDirectory, "*.partial").Order(StringComparer.Ordinal).ToList();
         for (var i = 0; i < partials.Count; i++)
         {
-            // Older partials belong to a timeline the source left (they are never completed): upload them once, finally.
-            var final = i < partials.Count - 1;
+            var final = abandon || i < partials.Count - 1;
             byte[] content;
             try
             {
@@ -217,23 +258,6 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
                 File.Delete(partials[i]);
             }
         }
-
-        if (reached)
-        {
-            // Every moment up to the heartbeat has a commit record after it in the archive (the heartbeat's own).
-            _coveredUntil = heartbeat;
-            _archivedLsn = sample.Current;
-        }
-        else
-        {
-            LogBehind(logger, target.Name, sample.Current.ToString(), position.RestartLsn.ToString()!);
-        }
-
-        var status = new PitrStatus(target.Name, slot, sample.Timeline, source.SegmentSizeBytes, _coveredUntil, _archivedLsn?.ToString(),
-            position.Current.ToString(), position.RetainedBytes,
-            _archivedLsn is { } archived && position.Current > archived ? (long)(position.Current.Value - archived.Value) : 0,
-            time.GetUtcNow(), Environment.MachineName) { SlotRecreated = _slotRecreated };
-        await status.WriteAsync(archive.Store, cancellationToken);
     }
 
     private async Task UploadPartialAsync(WalArchive archive, string name, byte[] content, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using BackupDr.Repository.Wal;
+using Npgsql;
 
 namespace BackupDr.IntegrationTests.Pitr;
 
@@ -40,7 +41,7 @@ public sealed class PitrFailoverTests
         (await PitrScenario.TimelineAsync(scenario.AdminConnectionString, cancellationToken)).ShouldBe(2u);
 
         // The worker restarts an archiver whose source went away; it now reaches B, which has no slot.
-        await scenario.StopArchiverAsync(sourceLost: true);
+        (await scenario.WaitForArchiverFailureAsync()).ShouldBeAssignableTo<NpgsqlException>();
         scenario.StartArchiver();
         for (var i = 0; i < 6; i++)
         {
@@ -120,6 +121,55 @@ public sealed class PitrFailoverTests
             broken.ExitCode.ShouldBe(1, broken.ToString());
             broken.Json["gaps"]!.AsArray().ShouldHaveSingleItem()!["firstMissing"]!.GetValue<string>().ShouldBe(afterSwitch);
         }
+    }
+
+    [Fact]
+    public async Task Failover_NewPrimaryRecycledTheUnarchivedWal_ArchiverResumesFromItsNewSlotAndTheHoleIsReported()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var scenario = await PitrScenario.CreateAsync(cancellationToken);
+        scenario.StartArchiver();
+        await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        var standby = await scenario.CreateStandbyAsync(cancellationToken);
+        await scenario.InsertMoveAsync("archived on A", cancellationToken);
+        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+
+        // The worker is down across the failover, and B (no slot holds WAL there) recycles the switch segment meanwhile.
+        await scenario.StopArchiverAsync();
+        await scenario.InsertMoveAsync("on A while the worker is down", cancellationToken);
+        await scenario.FailOverAsync(standby, cancellationToken);
+        for (var i = 0; i < 3; i++)
+        {
+            await scenario.InsertMoveAsync($"on B while the worker is down {i}", cancellationToken);
+            await scenario.SwitchWalAsync(cancellationToken);
+            await scenario.AdminAsync("acme", "CHECKPOINT", cancellationToken);
+        }
+
+        var history = WalChain.ParseHistory(await File.ReadAllTextAsync(Path.Combine(standby.DataDirectory, "pg_wal", WalSegmentName.HistoryFileName(2)), cancellationToken));
+        var switchSegment = new WalSegmentName(2, history.ShouldHaveSingleItem().SwitchPoint.Segment(WalSegmentName.DefaultSegmentSizeBytes)).Format(WalSegmentName.DefaultSegmentSizeBytes);
+
+        scenario.StartArchiver();
+        (await scenario.WaitForArchiverFailureAsync()).Message.ShouldContain("no longer has the WAL after the spool's position");
+        scenario.StartArchiver();
+        var last = await scenario.InsertMoveAsync("on B, archived", cancellationToken);
+        await scenario.WaitUntilCoveredAsync(await scenario.SourceNowAsync(cancellationToken), cancellationToken);
+
+        var verify = await scenario.RunAsync("verify", "--target", PitrScenario.Target, "--wal", "--json");
+        verify.ExitCode.ShouldBe(1, verify.ToString());
+        verify.Json["gaps"]!.AsArray().ShouldHaveSingleItem()!["firstMissing"]!.GetValue<string>().ShouldBe(switchSegment);
+        var hole = (await scenario.EvaluateHoleAlertAsync(cancellationToken)).ShouldNotBeNull();
+        hole.IsOpen.ShouldBeTrue();
+        hole.Opened.Summary.ShouldContain($"broken from WAL segment {switchSegment}");
+
+        // What an operator does next: a base backup on B; moments from it on restore again.
+        var baseBackup = await scenario.RunJsonAsync("pitr", "base-backup", "--target", PitrScenario.Target);
+        await scenario.WaitUntilCoveredAsync(baseBackup["recoveryPoint"]!.GetValue<DateTimeOffset>(), cancellationToken);
+        var latest = await scenario.RunJsonAsync("restore", "--target", PitrScenario.Target, "--latest", "--data-dir", scenario.NewDataDirectory());
+        latest["baseBackupId"]!.GetValue<string>().ShouldBe(baseBackup["backupId"]!.GetValue<string>());
+        var restored = await scenario.OpenRestoredAsync(latest, cancellationToken);
+        var ids = await PitrScenario.MoveIdsAsync(restored.ConnectionString("acme").ConnectionString, cancellationToken);
+        ids.ShouldBe(await PitrScenario.MoveIdsAsync(scenario.AdminConnectionString, cancellationToken));
+        ids.ShouldContain(last.Id);
     }
 
     /// <summary>Deletes the archived object of one WAL file; disposing the result puts it back (as storage versioning would).</summary>
