@@ -22,10 +22,12 @@ internal sealed class ArchiverBusyException(string message) : Exception(message)
 /// </summary>
 internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot, TimeProvider time, ILogger<WalArchiver> logger)
 {
-    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
-
-    /// <summary>What the source's walsender answers when asked for WAL it has removed (pg_receivewal prints it and retries).</summary>
+    /// <summary>
+    /// What the source's walsender answers when asked for WAL it has removed (pg_receivewal prints it and retries). The
+    /// server's own words: a server whose lc_messages is not English answers in its language, and this is not recognized.
+    /// </summary>
     private const string WalRemovedMessage = "has already been removed";
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
     private readonly Dictionary<string, ArchivedWal> _complete = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ArchivedWal>> _partials = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _partialHashes = new(StringComparer.Ordinal);
