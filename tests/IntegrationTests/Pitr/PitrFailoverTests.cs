@@ -80,8 +80,8 @@ public sealed class PitrFailoverTests
         // A moment after the promotion, from the base backup taken on A: rows of both timelines, none after the moment.
         var afterPromotion = await RestoreToTimeAsync(scenario, onTimeline2, cancellationToken);
         afterPromotion.Ids.ShouldBe(moves.Where(m => m.Committed < onTimeline2).Select(m => m.Id));
-        afterPromotion.Ids.ShouldContain(moves[9].Id);
-        afterPromotion.Ids.ShouldContain(moves[15].Id);
+        afterPromotion.Ids.ShouldContain(moves[9].Id); // the last one written on A, after the archiver's last flush there
+        afterPromotion.Ids.ShouldContain(moves[15].Id); // the last one written on B before the moment
         afterPromotion.Restore["baseBackupId"]!.GetValue<string>().ShouldBe(baseBackup["backupId"]!.GetValue<string>());
         afterPromotion.Restore["timeline"]!.GetValue<uint>().ShouldBeGreaterThan(2u);
 
@@ -95,7 +95,7 @@ public sealed class PitrFailoverTests
         (await PitrScenario.MoveIdsAsync(restored.ConnectionString("acme").ConnectionString, cancellationToken)).ShouldBe(moves.Select(m => m.Id));
 
         // A missing history file, then a hole after the switch: each is reported naming what is missing.
-        await using (var history = await LoseAsync(scenario, WalSegmentName.HistoryFileName(2), cancellationToken))
+        await using (await LoseAsync(scenario, WalSegmentName.HistoryFileName(2), cancellationToken))
         {
             var broken = await scenario.RunAsync("verify", "--target", PitrScenario.Target, "--wal", "--json");
             broken.ExitCode.ShouldBe(1, broken.ToString());
