@@ -107,6 +107,11 @@ internal sealed partial class BackupDrCli
             {
                 ["writtenAt"] = status.WrittenAt, ["host"] = status.Host, ["timeline"] = status.Timeline, ["archivedLsn"] = status.ArchivedLsn,
                 ["sourceLsn"] = status.SourceLsn, ["lagBytes"] = status.LagBytes, ["slot"] = status.Slot, ["slotRetainedBytes"] = status.SlotRetainedBytes,
+                ["slotRecreated"] = status.SlotRecreated is not { } recreated ? null : new JsonObject
+                {
+                    ["at"] = recreated.At, ["timeline"] = recreated.Timeline, ["archivedTimeline"] = recreated.ArchivedTimeline,
+                    ["slotLsn"] = recreated.SlotLsn, ["resumedFrom"] = recreated.ResumedFrom, ["note"] = recreated.Note,
+                },
             },
         };
         var text = new StringBuilder();
@@ -115,6 +120,11 @@ internal sealed partial class BackupDrCli
             ? "no archiver has reported yet (is 'backupdr run' running with Pitr enabled?)"
             : string.Create(CultureInfo.InvariantCulture,
                 $"archiver on {status.Host} at {status.WrittenAt:u}: timeline {status.Timeline}, archived to {status.ArchivedLsn ?? "-"} of {status.SourceLsn} (lag {CliProgress.Size(status.LagBytes)}), slot {status.Slot} retains {CliProgress.Size(status.SlotRetainedBytes)}"));
+        if (status?.SlotRecreated is { } slotRecreated)
+        {
+            text.AppendLine().Append(CultureInfo.InvariantCulture, $"at {slotRecreated.At:u} the archiver {slotRecreated.Note}");
+        }
+
         return invocation.Output.Success(json, text.ToString());
     }
 

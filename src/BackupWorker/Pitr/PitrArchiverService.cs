@@ -10,7 +10,8 @@ namespace BackupDr.BackupWorker.Pitr;
 /// starts one, but only the holder of the target's advisory lock on the source streams (the lock dies with its session,
 /// so a dead replica's target is taken over at the next attempt); the others retry every
 /// <see cref="BusyRetry"/>. A failed archiver (source down, pg_receivewal exited) is restarted after a backoff that
-/// doubles to five minutes; the slot keeps the WAL meanwhile, so a restart leaves no gap.
+/// doubles to five minutes; the slot keeps the WAL meanwhile, so a restart leaves no gap. After a failover the restart
+/// reaches whatever the target's connection string now points at (the archiver creates its slot there: see docs).
 /// </summary>
 internal sealed partial class PitrArchiverService(
     BackupDrOptions options, RepositoryAccess repository, TimeProvider time, ILoggerFactory loggers) : BackgroundService

@@ -22,12 +22,18 @@ internal sealed class ArchiverBusyException(string message) : Exception(message)
 /// </summary>
 internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot, TimeProvider time, ILogger<WalArchiver> logger)
 {
+    /// <summary>
+    /// What the source's walsender answers when asked for WAL it has removed (pg_receivewal prints it and retries). The
+    /// server's own words: a server whose lc_messages is not English answers in its language, and this is not recognized.
+    /// </summary>
+    private const string WalRemovedMessage = "has already been removed";
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
     private readonly Dictionary<string, ArchivedWal> _complete = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ArchivedWal>> _partials = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _partialHashes = new(StringComparer.Ordinal);
     private DateTimeOffset? _coveredUntil;
     private Lsn? _archivedLsn;
+    private PitrSlotRecreation? _slotRecreated;
 
     public string SpoolDirectory => Path.Combine(spoolRoot, target.Name);
 
@@ -48,16 +54,30 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
             throw new ArchiverBusyException($"another backupdr process archives the WAL of '{target.Name}' (it holds the archiver lock of slot {slot})");
         }
 
-        if (await source.EnsureSlotAsync(slot, cancellationToken))
-        {
-            LogSlotCreated(logger, target.Name, slot);
-        }
-
         using var walKey = WalKeys.Derive(masterKey, target.Name);
         var archive = new WalArchive(store, target.Name, walKey);
-        foreach (var wal in (await archive.ListAsync(cancellationToken)).Objects)
+        var listing = await archive.ListAsync(cancellationToken);
+        foreach (var wal in listing.Objects)
         {
             Remember(wal);
+        }
+
+        // What the previous run archived stays archived: its coverage holds until this run's first flush moves it on.
+        var previous = await PitrStatus.ReadAsync(store, target.Name, cancellationToken);
+        _coveredUntil = previous?.CoveredUntil;
+        _archivedLsn = previous?.ArchivedLsn is { } archivedLsn ? Lsn.Parse(archivedLsn) : null;
+        _slotRecreated = previous?.SlotRecreated;
+        if (await source.EnsureSlotAsync(slot, cancellationToken))
+        {
+            if (listing.Objects.Count == 0)
+            {
+                LogSlotCreated(logger, target.Name, slot);
+            }
+            else
+            {
+                _slotRecreated = await SlotRecreatedAsync(source, slot, listing, cancellationToken);
+                LogSlotRecreated(logger, target.Name, _slotRecreated.Note);
+            }
         }
 
         var receiverTool = PostgresInstallation.Locate(source.Major).FindTool("pg_receivewal");
@@ -78,6 +98,19 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
                 throw new InvalidOperationException($"pg_receivewal of '{target.Name}' exited: {receiver.StandardErrorTail.Trim()}");
             }
 
+            if (receiver.StandardErrorTail.Contains(WalRemovedMessage, StringComparison.Ordinal))
+            {
+                // pg_receivewal would retry this forever. The WAL is gone from the source (a promoted standby that
+                // recycled it before the archiver reached it, a slot dropped long ago): archive what the spool holds,
+                // clear it, and let the restarted archiver stream from the slot. The hole is reported, not bridged.
+                await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
+                await UploadSpoolPartialsAsync(archive, abandon: true, cancellationToken);
+                throw new InvalidOperationException(
+                    $"the source of '{target.Name}' no longer has the WAL after the spool's position ({receiver.StandardErrorTail.Trim().Split('\n')[^1]}): "
+                    + "the spool's WAL was archived as it was and cleared, and the archiver restarts from the slot's position; the WAL in between is lost "
+                    + $"(a gap, named by 'backupdr verify --target {target.Name} --wal' and the PitrArchiveHole alert; take a base backup)");
+            }
+
             await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
             if (time.GetElapsedTime(lastFlush) >= target.Pitr.FlushInterval)
             {
@@ -87,6 +120,33 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
             await timer.WaitForNextTickAsync(cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Describes a slot created on a source whose WAL was archived before: a promoted standby (a failover) or a dropped
+    /// slot. <c>pg_receivewal</c> resumes from the spool's newest file when there is one (on the old timeline: the new
+    /// primary serves the old timeline up to its switch point, then the history file and the new timeline), else from
+    /// the new slot's position.
+    /// </summary>
+    private async Task<PitrSlotRecreation> SlotRecreatedAsync(PitrSource source, string slot, WalListing listing, CancellationToken cancellationToken)
+    {
+        var position = await source.ReadPositionAsync(slot, cancellationToken);
+        var archivedTimeline = listing.Objects.Max(o => o.Timeline);
+        var slotLsn = (position.RestartLsn ?? position.Current).ToString();
+        var spooled = Directory.EnumerateFiles(SpoolDirectory)
+            .Select(path => Path.GetFileName(path))
+            .Select(name => (Name: name, Ok: WalSegmentName.TryParse(name.EndsWith(".partial", StringComparison.Ordinal) ? name[..^8] : name, source.SegmentSizeBytes, out var parsed), Parsed: parsed))
+            .Where(f => f.Ok)
+            .MaxBy(f => (f.Parsed.Segment, f.Parsed.Timeline));
+        var resumedFrom = spooled.Name ?? $"the new slot at {slotLsn}";
+        var cause = position.Timeline > archivedTimeline
+            ? $"the source was promoted (timeline {archivedTimeline} to {position.Timeline}), and replication slots do not survive a failover in PostgreSQL 15"
+            : $"the slot was dropped, or the source was replaced by a server on the same timeline {position.Timeline} (replication slots do not survive a failover in PostgreSQL 15)";
+        var resume = spooled.Name is { } file
+            ? $"streaming resumes from the spool's {file}: WAL after it that was not archived yet is archived as long as this server still has it"
+            : $"the spool held no WAL, so streaming starts at the new slot's position {slotLsn}: WAL between the archive's end ({_archivedLsn?.ToString() ?? "unknown"}) and it is missing";
+        var note = $"created the replication slot {slot} again on the source at {slotLsn}: {cause}; {resume} (a gap otherwise, named by 'backupdr verify --target {target.Name} --wal' and the PitrArchiveHole alert)";
+        return new PitrSlotRecreation(time.GetUtcNow(), position.Timeline, archivedTimeline, slotLsn, resumedFrom, note);
     }
 
     /// <summary>Uploads closed segments and history files, then removes them from the spool (only after the store has them).</summary>
@@ -151,11 +211,36 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
         var reached = position.RestartLsn >= sample.Current;
         await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
+        await UploadSpoolPartialsAsync(archive, abandon: false, cancellationToken);
+        if (reached)
+        {
+            // Every moment up to the heartbeat has a commit record after it in the archive (the heartbeat's own).
+            _coveredUntil = heartbeat;
+            _archivedLsn = sample.Current;
+        }
+        else
+        {
+            LogBehind(logger, target.Name, sample.Current.ToString(), position.RestartLsn.ToString()!);
+        }
+
+        var status = new PitrStatus(target.Name, slot, sample.Timeline, source.SegmentSizeBytes, _coveredUntil, _archivedLsn?.ToString(),
+            position.Current.ToString(), position.RetainedBytes,
+            _archivedLsn is { } archived && position.Current > archived ? (long)(position.Current.Value - archived.Value) : 0,
+            time.GetUtcNow(), Environment.MachineName) { SlotRecreated = _slotRecreated };
+        await status.WriteAsync(archive.Store, cancellationToken);
+    }
+
+    /// <summary>
+    /// Uploads the spool's partial segments: the newest as the segment being written, older ones (a timeline the source
+    /// left: never completed) once more and finally, then removed from the spool. With <paramref name="abandon"/>, every
+    /// one is final (the receiver cannot continue from the spool).
+    /// </summary>
+    private async Task UploadSpoolPartialsAsync(WalArchive archive, bool abandon, CancellationToken cancellationToken)
+    {
         var partials = Directory.EnumerateFiles(SpoolDirectory, "*.partial").Order(StringComparer.Ordinal).ToList();
         for (var i = 0; i < partials.Count; i++)
         {
-            // Older partials belong to a timeline the source left (they are never completed): upload them once, finally.
-            var final = i < partials.Count - 1;
+            var final = abandon || i < partials.Count - 1;
             byte[] content;
             try
             {
@@ -175,23 +260,6 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
                 File.Delete(partials[i]);
             }
         }
-
-        if (reached)
-        {
-            // Every moment up to the heartbeat has a commit record after it in the archive (the heartbeat's own).
-            _coveredUntil = heartbeat;
-            _archivedLsn = sample.Current;
-        }
-        else
-        {
-            LogBehind(logger, target.Name, sample.Current.ToString(), position.RestartLsn.ToString()!);
-        }
-
-        var status = new PitrStatus(target.Name, slot, sample.Timeline, source.SegmentSizeBytes, _coveredUntil, _archivedLsn?.ToString(),
-            position.Current.ToString(), position.RetainedBytes,
-            _archivedLsn is { } archived && position.Current > archived ? (long)(position.Current.Value - archived.Value) : 0,
-            time.GetUtcNow(), Environment.MachineName);
-        await status.WriteAsync(archive.Store, cancellationToken);
     }
 
     private async Task UploadPartialAsync(WalArchive archive, string name, byte[] content, CancellationToken cancellationToken)
@@ -234,6 +302,9 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
     [LoggerMessage(Level = LogLevel.Information, Message = "PITR {Target}: created the physical replication slot {Slot} (it reserves WAL from now on)")]
     private static partial void LogSlotCreated(ILogger logger, string target, string slot);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PITR {Target}: {Note}")]
+    private static partial void LogSlotRecreated(ILogger logger, string target, string note);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "PITR {Target}: streaming WAL through slot {Slot} (pg_receivewal pid {Pid}, spool {Spool})")]
     private static partial void LogStarted(ILogger logger, string target, string slot, int pid, string spool);

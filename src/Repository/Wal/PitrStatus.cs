@@ -31,6 +31,9 @@ internal sealed record PitrStatus(
 
     public string Schema { get; init; } = SchemaName;
 
+    /// <summary>The newest time the archiver had to create its slot again (null: never); kept by every later status.</summary>
+    public PitrSlotRecreation? SlotRecreated { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public async Task WriteAsync(IObjectStore store, CancellationToken cancellationToken)
@@ -55,3 +58,15 @@ internal sealed record PitrStatus(
             : throw new Integrity.CorruptObjectException(key.Value, "not the PITR status of this target");
     }
 }
+
+/// <summary>
+/// The archiver found its slot missing on a source whose WAL the archive already held, and created it again: after a
+/// failover (PostgreSQL 15 does not carry replication slots over to a promoted standby) or after the slot was dropped.
+/// WAL the source wrote before <paramref name="SlotLsn"/> that was not archived yet is archived only if the source still
+/// had it when streaming resumed; what it lacked shows up as a gap (<c>verify --wal</c>, the archive-hole alert).
+/// </summary>
+/// <param name="Timeline">The source's timeline when the slot was created.</param>
+/// <param name="ArchivedTimeline">The newest timeline the archive held then.</param>
+/// <param name="SlotLsn">Where the new slot reserves WAL from.</param>
+/// <param name="ResumedFrom">Where streaming resumed: the spool's newest WAL file, or the new slot when the spool held none.</param>
+internal sealed record PitrSlotRecreation(DateTimeOffset At, uint Timeline, uint ArchivedTimeline, string SlotLsn, string ResumedFrom, string Note);

@@ -82,21 +82,27 @@ internal static class WalChain
         }
 
         var newest = segments.Max(o => o.Timeline);
-        IReadOnlyList<(uint, Lsn)> history = [];
+        IReadOnlyList<TimelineSpan>? spans = null;
         if (newest > 1)
         {
             var file = listing.Find(WalSegmentName.HistoryFileName(newest));
             if (file is null)
             {
-                problems.Add($"timeline {newest} has no archived history file {WalSegmentName.HistoryFileName(newest)}: the path back to older timelines is unknown");
+                problems.Add($"missing: {WalSegmentName.HistoryFileName(newest)}, the history file of timeline {newest}: recovery cannot follow the switch to it from an older timeline");
+
+                // Without it, each archived timeline is taken to begin at its lowest archived segment, so that holes are
+                // still named on the timeline that holds the neighbouring segments (not every older segment under the new name).
+                spans = segments.GroupBy(o => o.Timeline).OrderBy(g => g.Key)
+                    .Select((g, i) => new TimelineSpan(g.Key, i == 0 ? 0 : g.Min(o => WalSegmentName.Parse(o.FileName, segmentSizeBytes).Segment), null))
+                    .ToList();
             }
             else
             {
-                history = ParseHistory(await historyText(file));
+                spans = Spans(newest, ParseHistory(await historyText(file)), segmentSizeBytes);
             }
         }
 
-        var spans = Spans(newest, history, segmentSizeBytes);
+        spans ??= Spans(newest, [], segmentSizeBytes);
         if (spans.All(s => s.Timeline != from.Timeline))
         {
             problems.Add($"timeline {from.Timeline} of {from.Format(segmentSizeBytes)} is not in the history of the newest timeline {newest}");

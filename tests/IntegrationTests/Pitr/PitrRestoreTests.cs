@@ -101,7 +101,7 @@ public sealed class PitrRestoreTests
         var end = await scenario.SourceNowAsync(cancellationToken);
         await scenario.WaitUntilCoveredAsync(end, cancellationToken);
         (await scenario.RunJsonAsync("verify", "--target", PitrScenario.Target, "--wal"))["gaps"]!.AsArray().ShouldBeEmpty();
-        (await EvaluateHoleAlertAsync(scenario, cancellationToken)).ShouldBeNull();
+        (await scenario.EvaluateHoleAlertAsync(cancellationToken)).ShouldBeNull();
 
         var lost = files[1];
         Repository.Storage.ObjectKey lostKey;
@@ -125,7 +125,7 @@ public sealed class PitrRestoreTests
             await repository.Store.DeleteAsync(lostKey, cancellationToken);
         }
 
-        var hole = (await EvaluateHoleAlertAsync(scenario, cancellationToken)).ShouldNotBeNull();
+        var hole = (await scenario.EvaluateHoleAlertAsync(cancellationToken)).ShouldNotBeNull();
         hole.IsOpen.ShouldBeTrue();
         hole.Opened.Summary.ShouldContain($"broken from WAL segment {lost}");
         hole.Opened.FirstAction.ShouldContain("verify --target " + PitrScenario.Target + " --wal");
@@ -151,7 +151,7 @@ public sealed class PitrRestoreTests
             await repository.Store.PutAsync(lostKey, content, Repository.Storage.PutOptions.CreateOnly, cancellationToken);
         }
 
-        var resolved = (await EvaluateHoleAlertAsync(scenario, cancellationToken)).ShouldNotBeNull();
+        var resolved = (await scenario.EvaluateHoleAlertAsync(cancellationToken)).ShouldNotBeNull();
         resolved.IsOpen.ShouldBeFalse();
         resolved.Sequence.ShouldBe(hole.Sequence);
     }
@@ -213,16 +213,5 @@ public sealed class PitrRestoreTests
         }
 
         return ids;
-    }
-
-    /// <summary>Evaluates every repository alert rule as the worker's schedule does; returns the newest archive-hole incident.</summary>
-    private static async Task<Repository.Alerts.Incident?> EvaluateHoleAlertAsync(PitrScenario scenario, CancellationToken cancellationToken)
-    {
-        var options = scenario.LoadOptions();
-        var loggers = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
-        await using var access = new BackupWorker.Hosting.RepositoryAccess(options, TimeProvider.System, loggers);
-        using var alerts = new BackupWorker.Alerts.WorkerAlerts(options, access, TimeProvider.System, loggers);
-        await alerts.EvaluateAllAsync(cancellationToken);
-        return await new Repository.Alerts.IncidentLog(access.Store).ReadLatestAsync(PitrScenario.Target, Repository.Alerts.AlertRule.PitrArchiveHole, cancellationToken);
     }
 }

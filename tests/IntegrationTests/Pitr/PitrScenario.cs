@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupDr.BackupWorker.Cli;
@@ -8,7 +9,7 @@ using BackupDr.Repository.Postgres;
 using BackupDr.Repository.Storage;
 using BackupDr.Repository.Wal;
 using BackupDr.TestSupport;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace BackupDr.IntegrationTests.Pitr;
@@ -27,6 +28,7 @@ internal sealed class PitrScenario : IAsyncDisposable
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
     private readonly List<PostgresCluster> _restored = [];
+    private readonly List<PostgresCluster> _standbys = [];
     private CancellationTokenSource? _archiverStop;
     private Task? _archiver;
 
@@ -34,17 +36,24 @@ internal sealed class PitrScenario : IAsyncDisposable
     {
         Folder = folder;
         Source = source;
+        Primary = source;
     }
 
     public string Folder { get; }
 
     public PostgresCluster Source { get; }
 
+    /// <summary>The server the target's connection points at: <see cref="Source"/> until <see cref="FailOverAsync"/>.</summary>
+    public PostgresCluster Primary { get; private set; }
+
+    /// <summary>What the archivers started by <see cref="StartArchiver"/> logged (level and message), in order.</summary>
+    public ConcurrentQueue<string> ArchiverLog { get; } = new();
+
     public string ConfigPath => Path.Combine(Folder, "backupdr.json");
 
-    public string SourceConnectionString => new NpgsqlConnectionStringBuilder { Host = Source.Host, Port = Source.Port, Database = "acme", Username = Role }.ConnectionString;
+    public string SourceConnectionString => new NpgsqlConnectionStringBuilder { Host = Primary.Host, Port = Primary.Port, Database = "acme", Username = Role }.ConnectionString;
 
-    public string AdminConnectionString => Source.ConnectionString("acme").ConnectionString;
+    public string AdminConnectionString => Primary.ConnectionString("acme").ConnectionString;
 
     public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
 
@@ -142,9 +151,25 @@ internal sealed class PitrScenario : IAsyncDisposable
         _archiver = Task.Run(async () =>
         {
             using var repository = await OpenRepositoryAsync(stop);
-            await new WalArchiver(LoadTarget(), Path.Combine(Folder, "work", "pitr-spool"), TimeProvider.System, NullLogger<WalArchiver>.Instance)
+            await new WalArchiver(LoadTarget(), Path.Combine(Folder, "work", "pitr-spool"), TimeProvider.System, new RecordingLogger(ArchiverLog))
                 .RunAsync(repository.Store, repository.MasterKey, stop);
         }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the archiver fails by itself, as the worker sees it before it starts the archiver again
+    /// (<see cref="StartArchiver"/>), and returns the failure.
+    /// </summary>
+    public async Task<Exception> WaitForArchiverFailureAsync()
+    {
+        var archiver = _archiver.ShouldNotBeNull();
+        await WaitForAsync(() => Task.FromResult(archiver.IsCompleted), "the archiver to fail", CancellationToken.None);
+        archiver.IsFaulted.ShouldBeTrue($"the archiver ended as {archiver.Status}, not with a failure");
+        var failure = archiver.Exception!.GetBaseException();
+        ArchiverLog.Enqueue($"Error: the archiver failed (the worker restarts it): {failure.Message}");
+        _archiverStop!.Dispose();
+        _archiver = null;
+        return failure;
     }
 
     /// <summary>Stops the archiver as a worker shutdown does (its token cancelled, pg_receivewal killed); a failure it had surfaces here.</summary>
@@ -259,7 +284,67 @@ internal sealed class PitrScenario : IAsyncDisposable
     public Task SqlAsync(string sql, CancellationToken cancellationToken) => ExecuteAsync(SourceConnectionString, sql, cancellationToken);
 
     public Task AdminAsync(string database, string sql, CancellationToken cancellationToken) =>
-        ExecuteAsync(Source.ConnectionString(database).ConnectionString, sql, cancellationToken);
+        ExecuteAsync(Primary.ConnectionString(database).ConnectionString, sql, cancellationToken);
+
+    /// <summary>
+    /// A streaming standby of <see cref="Source"/> on its own port, made as an operator makes one (<c>pg_basebackup -R</c>;
+    /// it has none of the primary's replication slots: pg_basebackup does not copy them), started and streaming.
+    /// </summary>
+    public async Task<PostgresCluster> CreateStandbyAsync(CancellationToken cancellationToken)
+    {
+        const string Name = "backupdr_standby";
+        var tool = PostgresInstallation.Locate(PostgresFixture.Major).FindTool("pg_basebackup");
+        var standby = await PostgresCluster.AdoptAsync(PostgresFixture.Major, Path.Combine(Folder, "standby"), new PostgresClusterOptions
+        {
+            WalLevel = PostgresWalLevel.Replica,
+            Settings = new Dictionary<string, string>
+            {
+                ["track_commit_timestamp"] = "on",
+                ["max_replication_slots"] = "10",
+
+                // AdoptAsync sets the copied postgresql.auto.conf aside (where -R writes primary_conninfo); standby.signal stays.
+                ["primary_conninfo"] = $"'host={Source.Host} port={Source.Port} user={Source.Superuser} application_name={Name}'",
+            },
+        }, (data, _, token) => ChildProcess.RunAsync(new ChildProcessRequest(tool,
+            ["--pgdata", data, "--host", Source.Host, "--port", Source.Port.ToString(CultureInfo.InvariantCulture), "--username", Source.Superuser,
+             "--no-password", "--checkpoint=fast", "--wal-method=stream", "--write-recovery-conf"]), token), cancellationToken);
+        _standbys.Add(standby);
+
+        // The adopted cluster's pg_hba.conf trusts local connections to databases; the archiver also needs replication ones.
+        await File.AppendAllTextAsync(Path.Combine(standby.DataDirectory, "pg_hba.conf"), "local replication all trust\nhost replication all 127.0.0.1/32 trust\n", cancellationToken);
+        await standby.StartAsync(cancellationToken);
+        await WaitForAsync(async () => (long)(await ScalarAsync(Source.ConnectionString().ConnectionString,
+                $"SELECT count(*) FROM pg_stat_replication WHERE application_name = '{Name}' AND state = 'streaming'", cancellationToken))! == 1,
+            "the standby to stream from the primary", cancellationToken);
+        return standby;
+    }
+
+    /// <summary>
+    /// A failover as an operator (or a cluster manager) runs it: the primary stops (a clean shutdown: its walsenders send
+    /// the standby everything first), the standby is promoted to a new timeline, and the target's connection is pointed
+    /// at it (here by rewriting the configuration, as an operator edits it; a DNS name or a virtual IP that moves does the
+    /// same without an edit). The archiver is not touched: its source went away under it.
+    /// </summary>
+    public async Task FailOverAsync(PostgresCluster standby, CancellationToken cancellationToken)
+    {
+        await Source.StopAsync(cancellationToken);
+        (await ScalarAsync(standby.ConnectionString().ConnectionString, "SELECT pg_promote(true, 60)", cancellationToken)).ShouldBe(true);
+        Primary = standby;
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(ConfigPath, cancellationToken))!;
+        config["BackupDr"]!["Targets"]![0]!["ConnectionString"] = SourceConnectionString;
+        await File.WriteAllTextAsync(ConfigPath, config.ToJsonString(), cancellationToken);
+    }
+
+    /// <summary>Evaluates every repository alert rule as the worker's schedule does; returns the newest archive-hole incident.</summary>
+    public async Task<Repository.Alerts.Incident?> EvaluateHoleAlertAsync(CancellationToken cancellationToken)
+    {
+        var options = LoadOptions();
+        var loggers = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        await using var access = new BackupWorker.Hosting.RepositoryAccess(options, TimeProvider.System, loggers);
+        using var alerts = new BackupWorker.Alerts.WorkerAlerts(options, access, TimeProvider.System, loggers);
+        await alerts.EvaluateAllAsync(cancellationToken);
+        return await new Repository.Alerts.IncidentLog(access.Store).ReadLatestAsync(Target, Repository.Alerts.AlertRule.PitrArchiveHole, cancellationToken);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -267,6 +352,11 @@ internal sealed class PitrScenario : IAsyncDisposable
         foreach (var restored in _restored)
         {
             await restored.DestroyAsync(CancellationToken.None, immediate: true);
+        }
+
+        foreach (var standby in _standbys)
+        {
+            await standby.DestroyAsync(CancellationToken.None, immediate: true);
         }
 
         await Source.DestroyAsync(CancellationToken.None, immediate: true);
@@ -309,5 +399,26 @@ internal sealed class PitrScenario : IAsyncDisposable
         return await command.ExecuteScalarAsync(cancellationToken);
     }
 
+    /// <summary>The WAL timeline a server writes now.</summary>
+    public static async Task<uint> TimelineAsync(string connectionString, CancellationToken cancellationToken) =>
+        uint.Parse((string)(await ScalarAsync(connectionString, "SELECT left(pg_walfile_name(pg_current_wal_lsn()), 8)", cancellationToken))!,
+            NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+
     public static string Iso(DateTimeOffset moment) => moment.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    private sealed class RecordingLogger(ConcurrentQueue<string> log) : ILogger<WalArchiver>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                log.Enqueue($"{logLevel}: {formatter(state, exception)}");
+            }
+        }
+    }
 }

@@ -78,4 +78,42 @@ public sealed class WalChainTests
         report.IsContinuous.ShouldBeFalse();
         report.Problems.ShouldContain(p => p.Contains("00000002.history", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Check_NewTimelineWithoutHistory_NamesTheHistoryFileNotTheOlderSegmentsUnderTheNewTimeline()
+    {
+        var listing = new WalListing(
+        [
+            Wal("000000010000000000000003"), Wal("000000010000000000000004", WalObjectKind.Partial, "1"),
+            Wal("000000020000000000000004"), Wal("000000020000000000000005", WalObjectKind.Partial, "1"),
+        ], []);
+
+        var report = await WalChain.CheckAsync(listing, WalSegmentName.Parse("000000010000000000000003", SegmentSize), SegmentSize, _ => Task.FromResult(""));
+
+        report.Gaps.ShouldBeEmpty();
+        report.Problems.ShouldHaveSingleItem().ShouldStartWith("missing: 00000002.history");
+    }
+
+    [Theory]
+    [InlineData("000000010000000000000004")]
+    [InlineData("000000020000000000000006")]
+    public async Task Check_AfterPromotion_HoleBeforeOrAfterTheSwitchIsAGapNamingTheSegmentOfItsTimeline(string lost)
+    {
+        // Timeline 2 branched off in segment 5: 3 and 4 are needed from timeline 1, 5 to 7 from timeline 2.
+        var files = new[] { "000000010000000000000003", "000000010000000000000004", "000000020000000000000005", "000000020000000000000006" };
+        var listing = new WalListing(
+        [
+            .. files.Where(f => f != lost).Select(f => Wal(f)), Wal("000000010000000000000005", WalObjectKind.Partial, "1"),
+            Wal("00000002.history", WalObjectKind.History), Wal("000000020000000000000007", WalObjectKind.Partial, "2"),
+        ], []);
+
+        var report = await WalChain.CheckAsync(listing, WalSegmentName.Parse("000000010000000000000003", SegmentSize), SegmentSize,
+            _ => Task.FromResult("1\t0/5000100\tno recovery target specified\n"));
+
+        report.Problems.ShouldBeEmpty();
+        var gap = report.Gaps.ShouldHaveSingleItem();
+        gap.FirstMissing.ShouldBe(lost);
+        gap.Reason.ShouldBe("missing");
+        report.LastSegment.ShouldBe("000000020000000000000007");
+    }
 }
