@@ -198,10 +198,18 @@ public abstract class KubernetesLifecycleTests(PostgresFixture postgres) : IAsyn
         IList<V1Service>? services = null;
         V1ResourceQuota? quota = null;
         IList<V1NetworkPolicy>? policies = null;
+        string? baseUrl = null;
         var observer = new TestDrillObserver
         {
-            OnSandboxReady = async (sandbox, _, ct) =>
+            OnSandboxReady = async (sandbox, database, ct) =>
             {
+                await using (var connection = new NpgsqlConnection(sandbox.ConnectionString(database)))
+                {
+                    await connection.OpenAsync(ct);
+                    await using var command = new NpgsqlCommand("SELECT value FROM ir_config_parameter WHERE key = 'web.base.url'", connection);
+                    baseUrl = (string?)await command.ExecuteScalarAsync(ct);
+                }
+
                 deployment = await inspector.AppsV1.ReadNamespacedDeploymentAsync(OdooManifests.Name, sandbox.Id, cancellationToken: ct);
                 services = (await inspector.CoreV1.ListNamespacedServiceAsync(sandbox.Id, cancellationToken: ct)).Items;
                 quota = await inspector.CoreV1.ReadNamespacedResourceQuotaAsync("sandbox", sandbox.Id, cancellationToken: ct);
@@ -221,6 +229,7 @@ public abstract class KubernetesLifecycleTests(PostgresFixture postgres) : IAsyn
         record.Probes.Single(p => p.Name == "odoo-xmlrpc").Details!.ShouldContain($"on '{Scenario.Source.Name}'");
         System.Text.Json.JsonSerializer.Serialize(record).ShouldNotContain(FakeOdooServer.Password);
 
+        baseUrl.ShouldBe($"http://odoo.{record.Sandbox.Id}.svc:8069", "links in the copy point at the sandbox's own Odoo Service");
         var spec = deployment.ShouldNotBeNull().Spec;
         spec.Replicas.ShouldBe(1);
         spec.Strategy.Type.ShouldBe("Recreate");
