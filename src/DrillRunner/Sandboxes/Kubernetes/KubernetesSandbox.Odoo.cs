@@ -127,9 +127,7 @@ internal sealed partial class KubernetesSandbox
             return;
         }
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _time);
-        var pods = await _client.CoreV1.ListNamespacedPodAsync(Id, labelSelector: OdooManifests.PodSelector, cancellationToken: timeout.Token);
-        var pod = pods.Items.FirstOrDefault();
+        var pod = await FirstPodAsync(OdooManifests.PodSelector);
         if (pod is null || !PodDiagnostics.IsReady(pod))
         {
             await CaptureAsync(pod, OdooManifests.ContainerName);

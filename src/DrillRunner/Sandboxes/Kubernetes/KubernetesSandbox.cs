@@ -156,8 +156,8 @@ internal sealed partial class KubernetesSandbox : ISandbox
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             // The pod as it is now, not as last seen on the watch (the watch may not have delivered anything yet).
-            var name = podName ?? last?.Metadata.Name;
-            await CaptureAsync((name is null ? null : await ReadPodAsync(name)) ?? last, container);
+            var now = podName is not null ? await ReadPodAsync(podName) : await FirstPodAsync(labelSelector!);
+            await CaptureAsync(now ?? last, container);
             throw new SandboxException(
                 $"namespace {Id}: {pod} was not ready after {_options.ReadyTimeout:c} (Sandbox:Kubernetes:ReadyTimeout); its events and logs are in the drill record");
         }
@@ -253,6 +253,14 @@ internal sealed partial class KubernetesSandbox : ISandbox
         {
             _diagnostics.Add($"diagnostics could not be read: {(e is HttpOperationException h ? PodDiagnostics.Describe(h) : e.Message)}");
         }
+    }
+
+    /// <summary>The first pod <paramref name="labelSelector"/> selects now (a Deployment's), or null when there is none.</summary>
+    private async Task<V1Pod?> FirstPodAsync(string labelSelector)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _time);
+        var pods = await _client.CoreV1.ListNamespacedPodAsync(Id, labelSelector: labelSelector, cancellationToken: timeout.Token);
+        return pods.Items.FirstOrDefault();
     }
 
     private async Task<V1Pod?> ReadPodAsync(string name)

@@ -116,6 +116,29 @@ public sealed class FakeClusterDrillTests(PostgresFixture postgres) : Kubernetes
     }
 
     [Fact]
+    public async Task Drill_OdooNeverReady_TimesOutWithItsReadinessEventsAndLogsInTheRecord()
+    {
+        await Scenario.BackupAsync();
+        await UseSandboxOdooAsync(OdooImage!);
+        Api.Kubelet.ScriptFor(OdooImage!, PodScript.NeverReady);
+        var options = OdooOptions(OdooImage!);
+
+        var drill = DrillHarness.RunAsync(Scenario, Provider(options), null, Token);
+        await Api.WhenWatched("pods", labelSelector: OdooManifests.PodSelector).WaitAsync(Token);
+        _time.Advance(options.ReadyTimeout + TimeSpan.FromSeconds(1));
+        var record = await drill;
+
+        record.Outcome.ShouldBe(DrillOutcome.Failed);
+        record.Error.ShouldNotBeNull().ShouldContain("the Odoo pod (image odoo:17.0) was not ready after 00:03:00 (Sandbox:Kubernetes:ReadyTimeout)");
+        var diagnostics = record.Sandbox.Diagnostics.ShouldNotBeNull();
+        var all = string.Join(Environment.NewLine, diagnostics);
+        diagnostics.ShouldContain(l => l.Contains("Readiness probe failed: HTTP probe failed with statuscode: 500", StringComparison.Ordinal), all);
+        diagnostics.ShouldContain("log: ERROR ? odoo.http: Exception during request handling.", all);
+        diagnostics.ShouldContain(l => l.StartsWith("pod odoo-", StringComparison.Ordinal) && l.Contains("phase Running", StringComparison.Ordinal), all);
+        Api.Objects("namespaces").ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Drill_CancelledWhileWaitingForOdoo_DeletesItsNamespace()
     {
         await Scenario.BackupAsync();
