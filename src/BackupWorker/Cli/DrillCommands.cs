@@ -85,6 +85,7 @@ internal sealed partial class BackupDrCli
         DrillPhase.Download => "download+verify",
         DrillPhase.DatabaseRestore => "database restore",
         DrillPhase.FilestoreRestore => "filestore restore",
+        DrillPhase.OdooStart => "odoo start",
         _ => phase.ToString().ToLowerInvariant(),
     };
 

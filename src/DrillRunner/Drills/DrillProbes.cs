@@ -19,10 +19,13 @@ internal static class DrillProbes
     /// <summary>The attachments probe: it starts once both the table data and the filestore are restored.</summary>
     public static IReadOnlyList<IProbe> OfFilestore() => [new AttachmentsProbe()];
 
-    public static IReadOnlyList<IProbe> OfCopy(TargetOptions target, HttpClient http)
+    /// <param name="odoo">
+    /// The target's <c>Drill:Odoo</c>, with the URL of the sandbox's own Odoo server when it has none (null: no Odoo probes).
+    /// </param>
+    public static IReadOnlyList<IProbe> OfCopy(TargetOptions target, OdooProbeOptions? odoo, HttpClient http)
     {
         var probes = new List<IProbe> { new NeutralizationProbe() };
-        if (target.Drill.Odoo is { } odoo)
+        if (odoo is not null)
         {
             probes.Add(new OdooHttpProbe(odoo, http));
             probes.Add(new OdooXmlRpcProbe(odoo, http));

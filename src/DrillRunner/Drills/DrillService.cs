@@ -42,8 +42,8 @@ internal interface IDrillObserver
     Task DataRestoredAsync(ISandbox sandbox, string database, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// The sandbox holds the restored, neutralized copy; probes start when this returns. A sandbox kind that runs an
-    /// Odoo server for the HTTP and XML-RPC probes starts it here.
+    /// The sandbox holds the restored, neutralized copy (and its Odoo server, when the sandbox runs one); the probes of
+    /// the copy start when this returns.
     /// </summary>
     Task SandboxReadyAsync(ISandbox sandbox, string database, CancellationToken cancellationToken);
 }
@@ -105,7 +105,10 @@ internal sealed partial class DrillService(
             // Provision: the sandbox's folders now, its server in the background while the dump downloads.
             observer?.PhaseStarted(DrillPhase.Provision);
             var provisionStarted = time.GetTimestamp();
-            sandbox = await sandboxes.ProvisionAsync(new SandboxRequest(drillId, target.Name, major) { Tenant = target.Tenant, Limits = request.Tier.Sandbox }, cancellationToken);
+            var odoo = target.Drill.Odoo;
+            sandbox = await sandboxes.ProvisionAsync(
+                new SandboxRequest(drillId, target.Name, major) { Tenant = target.Tenant, Limits = request.Tier.Sandbox, RunsOdoo = odoo is { ServedBySandbox: true } },
+                cancellationToken);
             starting = StartAsync(sandbox, phases, provisionStarted, cancellationToken);
             pgRestoreVersion = await PgRestore.VersionAsync(major, cancellationToken);
 
@@ -154,7 +157,7 @@ internal sealed partial class DrillService(
             var restored = await pipeline.RunAsync(
                 repository,
                 new RestoreRequest(manifest, into, new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
-                    sandbox.FilestorePath, Neutralize: true, target.Drill.Odoo?.Url, StartDataProbesAsync),
+                    sandbox.FilestorePath, Neutralize: true, odoo is { ServedBySandbox: false } ? odoo.Url : sandbox.OdooBaseUrl, StartDataProbesAsync),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture,
@@ -169,13 +172,22 @@ internal sealed partial class DrillService(
                     $"{files.Files:N0} files, {files.Bytes:N0} bytes from {files.Packs:N0} packs"), Math.Round(restored.FilestoreElapsed.TotalSeconds, 3));
             }
 
+            if (odoo is { ServedBySandbox: true })
+            {
+                // The sandbox's own Odoo server, on the neutralized copy: the Odoo probes reach it through the sandbox.
+                phases.Begin(DrillPhase.OdooStart);
+                var served = await sandbox.StartOdooAsync(database, cancellationToken);
+                phases.End(DrillPhase.OdooStart, served.Detail);
+                odoo = odoo with { Url = served.Url.ToString(), Database = database };
+            }
+
             await (observer?.SandboxReadyAsync(sandbox, database, cancellationToken) ?? Task.CompletedTask);
             var context = dataContext! with
             {
                 FilestorePath = restored.Filestore is null ? null : sandbox.FilestorePath,
                 FilestoreSkipReason = restored.FilestoreSkipped?.Reason,
             };
-            var copyRun = await runner.RunAsync(DrillProbes.OfCopy(target, http), context, probeEnded, stopProbes.Token);
+            var copyRun = await runner.RunAsync(DrillProbes.OfCopy(target, odoo, http), context, probeEnded, stopProbes.Token);
             var run = ProbeRun.Combine(await fingerprints!, await dataProbes!, await attachments!, copyRun);
             probes.AddRange(run.Records);
             criticalPassedAt = run.CriticalPassedAt;
@@ -199,7 +211,7 @@ internal sealed partial class DrillService(
             {
                 phases.Fail(e.Message, RestorePipeline.FailedStep(e) == RestorePhase.Filestore
                     ? DrillPhase.FilestoreRestore
-                    : new[] { DrillPhase.Download, DrillPhase.DatabaseRestore, DrillPhase.Neutralize }.FirstOrDefault(phases.IsOpen, DrillPhase.Probes));
+                    : new[] { DrillPhase.Download, DrillPhase.DatabaseRestore, DrillPhase.Neutralize, DrillPhase.OdooStart }.FirstOrDefault(phases.IsOpen, DrillPhase.Probes));
             }
 
             LogFailed(logger, e, drillId, target.Name, manifest.BackupId);

@@ -74,7 +74,9 @@ internal sealed partial class PitrDrillService(PitrRestorer restorer, TimeProvid
             var database = new NpgsqlConnectionStringBuilder(target.ConnectionString).Database ?? "postgres";
             var connection = restored.Cluster.ConnectionString(database).ConnectionString;
             phases.Begin(DrillPhase.Neutralize);
-            var neutralization = await Neutralizer.NeutralizeAsync(connection, target.Drill.Odoo?.Url, cancellationToken);
+            // A PITR drill runs no Odoo (its sandbox is a local cluster): an Odoo served by the sandbox leaves the URL marked.
+            var neutralization = await Neutralizer.NeutralizeAsync(
+                connection, target.Drill.Odoo is { ServedBySandbox: false } odoo ? odoo.Url : null, cancellationToken);
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture, $"{neutralization.RowsChanged} rows changed"));
 
             phases.Begin(DrillPhase.Probes);

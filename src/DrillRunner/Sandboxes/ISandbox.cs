@@ -11,6 +11,12 @@ internal sealed record SandboxRequest(string DrillId, string Target, int Postgre
 
     /// <summary>What the sandbox may use: the tier's <c>Sandbox</c> limits (Kubernetes quota and limit range).</summary>
     public TierSandboxOptions Limits { get; init; } = new();
+
+    /// <summary>
+    /// The drill will ask for an Odoo server on the restored copy (<see cref="ISandbox.StartOdooAsync"/>): its target's
+    /// <c>Drill:Odoo</c> has no URL of its own. Known up front so the namespace's quota and secret include it.
+    /// </summary>
+    public bool RunsOdoo { get; init; }
 }
 
 /// <summary>
@@ -57,11 +63,30 @@ internal interface ISandbox : IAsyncDisposable
     string ConnectionString(string database);
 
     /// <summary>
+    /// Where the sandbox's own Odoo server answers from inside the sandbox (the copy's <c>web.base.url</c>), or null when
+    /// the sandbox runs none (<see cref="SandboxRequest.RunsOdoo"/> false, or a kind that cannot).
+    /// </summary>
+    string? OdooBaseUrl => null;
+
+    /// <summary>
+    /// Starts an Odoo server on <paramref name="database"/> (restored and neutralized), waits until it is ready and
+    /// returns the base URL this process reaches it at. Called at most once, after <see cref="StartAsync"/>; torn down
+    /// with the sandbox.
+    /// </summary>
+    /// <exception cref="SandboxException">The server did not become ready (the message names the image and why).</exception>
+    Task<SandboxOdoo> StartOdooAsync(string database, CancellationToken cancellationToken) =>
+        throw new SandboxException(
+            $"{Kind} sandboxes run no Odoo server: set Drill:Odoo:Url of the target to an Odoo server that serves the sandbox, or use Kubernetes sandboxes with Sandbox:Kubernetes:Odoo:Image");
+
+    /// <summary>
     /// Stops a start in progress, stops the server and deletes everything the sandbox holds. Idempotent. Throws when
     /// something could not be removed (the drill records it and the sandbox cleanup alert fires).
     /// </summary>
     Task TeardownAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>A sandbox's Odoo server, ready: the base URL this process reaches it at, and what it is (for the phase's detail; no secret).</summary>
+internal sealed record SandboxOdoo(Uri Url, string Detail);
 
 /// <summary>Makes sandboxes of one kind; the drill does not know which.</summary>
 internal interface ISandboxProvider

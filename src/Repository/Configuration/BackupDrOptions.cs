@@ -174,7 +174,14 @@ public sealed record SqlProbeOptions
 /// <summary>The Odoo server that serves the restored sandbox database, for the HTTP and XML-RPC probes.</summary>
 public sealed record OdooProbeOptions
 {
+    /// <summary>
+    /// The Odoo server's URL; empty when the drill's sandbox runs Odoo itself (Kubernetes sandboxes with
+    /// <c>Sandbox:Kubernetes:Odoo:Image</c>), which the probes then reach through the sandbox's port-forward.
+    /// </summary>
     public string Url { get; init; } = "";
+
+    /// <summary>No URL of its own: the drill's sandbox starts Odoo on the restored copy.</summary>
+    public bool ServedBySandbox => Url.Length == 0;
 
     /// <summary>The database name Odoo serves; empty means the restored database's name (the source's).</summary>
     public string Database { get; init; } = "";
@@ -246,6 +253,9 @@ public sealed record SandboxOptions
 
     /// <summary><c>Sandbox:Kubernetes</c>; read whatever the kind, used when <see cref="Kind"/> is Kubernetes.</summary>
     public KubernetesSandboxOptions Kubernetes { get; init; } = new();
+
+    /// <summary>Sandboxes start an Odoo server of their own for targets whose <c>Drill:Odoo</c> has no URL.</summary>
+    public bool RunsOdoo => Kind == SandboxKind.Kubernetes && Kubernetes.Odoo.Enabled;
 }
 
 public sealed record HttpOptions

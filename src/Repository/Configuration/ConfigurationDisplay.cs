@@ -182,6 +182,15 @@ public static class ConfigurationDisplay
         }).ToArray()),
         ["ImagePullSecrets"] = Strings(kubernetes.ImagePullSecrets),
         ["RunAsUser"] = kubernetes.RunAsUser,
+        ["Odoo"] = new JsonObject
+        {
+            ["Image"] = kubernetes.Odoo.Image,
+            ["Port"] = kubernetes.Odoo.Port,
+            ["CpuMillicores"] = kubernetes.Odoo.CpuMillicores,
+            ["MemoryBytes"] = kubernetes.Odoo.MemoryBytes,
+            ["StorageBytes"] = kubernetes.Odoo.StorageBytes,
+            ["RunAsUser"] = kubernetes.Odoo.RunAsUser,
+        },
     };
 
     /// <summary>Adds the Pitr section only when it is enabled, so targets without it display as before.</summary>

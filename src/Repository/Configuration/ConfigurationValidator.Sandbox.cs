@@ -108,6 +108,48 @@ internal static partial class ConfigurationValidator
         {
             add($"{Key}:RunAsUser", $"{kubernetes.RunAsUser}: sandbox containers never run as root; use the image's own user (999 for postgres)");
         }
+
+        ValidateOdoo(kubernetes.Odoo, add);
+    }
+
+    /// <summary><c>Sandbox:Kubernetes:Odoo</c>, checked when it names an image (otherwise nothing of it is used).</summary>
+    private static void ValidateOdoo(KubernetesOdooOptions odoo, Action<string, string> add)
+    {
+        const string Key = "Sandbox:Kubernetes:Odoo";
+        if (!odoo.Enabled)
+        {
+            return;
+        }
+
+        if (!ImageReference().IsMatch(odoo.Image))
+        {
+            add($"{Key}:Image", $"'{odoo.Image}' is not an image reference such as odoo:17.0 or registry.example.com/odoo@sha256:...");
+        }
+
+        if (odoo.Port is < 1 or > 65535)
+        {
+            add($"{Key}:Port", $"{odoo.Port} is not a TCP port (1-65535; the official image listens on 8069)");
+        }
+
+        if (odoo.CpuMillicores < 100)
+        {
+            add($"{Key}:CpuMillicores", $"{odoo.CpuMillicores}: the Odoo container needs at least 100 (a tenth of a core)");
+        }
+
+        if (odoo.MemoryBytes < 256L << 20)
+        {
+            add($"{Key}:MemoryBytes", $"{odoo.MemoryBytes}: the Odoo container needs at least 268435456 (256 MiB)");
+        }
+
+        if (odoo.StorageBytes < 256L << 20)
+        {
+            add($"{Key}:StorageBytes", $"{odoo.StorageBytes}: the Odoo container needs at least 268435456 (256 MiB) for its data folder and /tmp");
+        }
+
+        if (odoo.RunAsUser < 1)
+        {
+            add($"{Key}:RunAsUser", $"{odoo.RunAsUser}: sandbox containers never run as root; use the image's own user (101 for odoo)");
+        }
     }
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")]

@@ -190,7 +190,7 @@ internal static partial class ConfigurationValidator
                 ValidateCron($"{key}:DrillSchedule", target.DrillSchedule, add);
             }
 
-            ValidateDrill($"{key}:Drill", target.Drill, add);
+            ValidateDrill($"{key}:Drill", target.Drill, options.Sandbox.RunsOdoo, add);
             ValidatePitr($"{key}:Pitr", target, add);
         }
     }
@@ -239,7 +239,8 @@ internal static partial class ConfigurationValidator
         "fingerprints", "ledger", "attachments", "recency", "neutralization", "odoo-http", "odoo-xmlrpc",
     };
 
-    private static void ValidateDrill(string key, DrillOptions drill, Action<string, string> add)
+    /// <param name="sandboxRunsOdoo">The sandbox kind starts an Odoo server itself, so <c>Drill:Odoo:Url</c> may be left empty.</param>
+    private static void ValidateDrill(string key, DrillOptions drill, bool sandboxRunsOdoo, Action<string, string> add)
     {
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < drill.Probes.Count; i++)
@@ -282,9 +283,21 @@ internal static partial class ConfigurationValidator
 
         if (drill.Odoo is { } odoo)
         {
-            if (!IsHttpUri(odoo.Url))
+            if (odoo.ServedBySandbox && sandboxRunsOdoo)
             {
-                add($"{key}:Odoo:Url", "required: the absolute http or https URL of the Odoo server that serves the sandbox, e.g. http://127.0.0.1:8069");
+                if (odoo.Database.Length > 0)
+                {
+                    add($"{key}:Odoo:Database", "leave it empty when the sandbox runs Odoo (no Url): the sandbox's Odoo serves the restored database under its own name");
+                }
+            }
+            else if (odoo.ServedBySandbox)
+            {
+                add($"{key}:Odoo:Url", "required: the absolute http or https URL of the Odoo server that serves the sandbox, e.g. http://127.0.0.1:8069; "
+                    + "or leave it empty and set Sandbox:Kind Kubernetes with Sandbox:Kubernetes:Odoo:Image, and each drill's sandbox runs Odoo itself");
+            }
+            else if (!IsHttpUri(odoo.Url))
+            {
+                add($"{key}:Odoo:Url", "must be the absolute http or https URL of the Odoo server that serves the sandbox, e.g. http://127.0.0.1:8069");
             }
             else if (new Uri(odoo.Url).UserInfo.Length > 0)
             {

@@ -41,6 +41,35 @@ public sealed record KubernetesSandboxOptions
 
     /// <summary>The numeric user (and group) the PostgreSQL container runs as (999 in the official postgres image).</summary>
     public long RunAsUser { get; init; } = 999;
+
+    /// <summary>An Odoo server the sandbox runs on the restored copy for the HTTP and XML-RPC probes; off while its image is empty.</summary>
+    public KubernetesOdooOptions Odoo { get; init; } = new();
+}
+
+/// <summary>
+/// <c>Sandbox:Kubernetes:Odoo</c>: the Odoo Deployment a sandbox starts, once the copy is restored and neutralized, for
+/// targets whose <c>Drill:Odoo</c> has no <c>Url</c> of its own. Its resources come on top of the tier's (which are the
+/// PostgreSQL server's) in the namespace's quota.
+/// </summary>
+public sealed record KubernetesOdooOptions
+{
+    /// <summary>The Odoo image (the official <c>odoo:17.0</c> understands HOST, PORT, USER, PASSWORD); empty: no Odoo in sandboxes.</summary>
+    public string Image { get; init; } = "";
+
+    /// <summary>The port Odoo's HTTP server listens on in the container (8069 in the official image).</summary>
+    public int Port { get; init; } = 8069;
+
+    public int CpuMillicores { get; init; } = 1000;
+
+    public long MemoryBytes { get; init; } = 1L << 30;
+
+    /// <summary>Ephemeral storage for Odoo's data folder (sessions, regenerated assets) and <c>/tmp</c>.</summary>
+    public long StorageBytes { get; init; } = 1L << 30;
+
+    /// <summary>The numeric user (and group) the Odoo container runs as (101, <c>odoo</c>, in the official image).</summary>
+    public long RunAsUser { get; init; } = 101;
+
+    public bool Enabled => Image.Length > 0;
 }
 
 /// <summary>One allowed egress destination: address blocks and TCP ports.</summary>

@@ -9,7 +9,7 @@ internal static class KubernetesSandboxSection
     public static KubernetesSandboxOptions Read(IConfigurationSection section, SectionReader reader)
     {
         reader.RejectUnknownKeys(section, "Kubeconfig", "Context", "NamespacePrefix", "PostgresImages", "ReadyTimeout", "DeleteTimeout",
-            "Expiry", "RepositoryEgress", "ImagePullSecrets", "RunAsUser");
+            "Expiry", "RepositoryEgress", "ImagePullSecrets", "RunAsUser", "Odoo");
         var defaults = new KubernetesSandboxOptions();
         var images = new Dictionary<int, string>();
         foreach (var image in section.GetSection("PostgresImages").GetChildren())
@@ -42,6 +42,22 @@ internal static class KubernetesSandboxSection
                 })
                 .ToList(),
             ImagePullSecrets = reader.List(section, "ImagePullSecrets"),
+            RunAsUser = reader.Long(section, "RunAsUser", defaults.RunAsUser),
+            Odoo = ReadOdoo(section.GetSection("Odoo"), reader),
+        };
+    }
+
+    private static KubernetesOdooOptions ReadOdoo(IConfigurationSection section, SectionReader reader)
+    {
+        reader.RejectUnknownKeys(section, "Image", "Port", "CpuMillicores", "MemoryBytes", "StorageBytes", "RunAsUser");
+        var defaults = new KubernetesOdooOptions();
+        return new KubernetesOdooOptions
+        {
+            Image = SectionReader.String(section, "Image"),
+            Port = reader.Int(section, "Port", defaults.Port),
+            CpuMillicores = reader.Int(section, "CpuMillicores", defaults.CpuMillicores),
+            MemoryBytes = reader.Long(section, "MemoryBytes", defaults.MemoryBytes),
+            StorageBytes = reader.Long(section, "StorageBytes", defaults.StorageBytes),
             RunAsUser = reader.Long(section, "RunAsUser", defaults.RunAsUser),
         };
     }

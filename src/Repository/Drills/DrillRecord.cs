@@ -23,6 +23,9 @@ internal enum DrillPhase
     DatabaseRestore,
     FilestoreRestore,
     Neutralize,
+
+    /// <summary>The sandbox's own Odoo server starting on the neutralized copy, for the HTTP and XML-RPC probes (Kubernetes sandboxes).</summary>
+    OdooStart,
     Probes,
 }
 

@@ -77,6 +77,20 @@ public sealed class ChartConfigTests : IDisposable
     }
 
     [Fact]
+    public async Task ConfigMap_FleetValues_CarryTheSandboxOdooAndItsPasswordSecret()
+    {
+        var chart = await RenderedChart.RenderAsync("-f", KubeTools.FleetValues);
+
+        var config = JsonNode.Parse(chart.ConfigJson)!["BackupDr"]!;
+
+        ((string?)config["Sandbox"]!["Kubernetes"]!["Odoo"]!["Image"]).ShouldBe("odoo:17.0");
+        var odoo = config["Targets"]![0]!["Drill"]!["Odoo"]!.AsObject();
+        odoo.ContainsKey("Url").ShouldBeFalse("the sandbox serves acme-prod's Odoo");
+        odoo.ContainsKey("Password").ShouldBeFalse();
+        chart.SecretEnvironment["BackupDr__Targets__0__Drill__Odoo__Password"].ShouldBe(("acme-prod-db", "odoo-password"));
+    }
+
+    [Fact]
     public async Task ConfigMap_ChartOwnedKeys_SetOverTheValues()
     {
         var chart = await RenderedChart.RenderAsync("-f", KubeTools.FleetValues,

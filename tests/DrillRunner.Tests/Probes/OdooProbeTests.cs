@@ -1,6 +1,7 @@
 using BackupDr.DrillRunner.Probes;
 using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
+using BackupDr.TestSupport;
 
 namespace BackupDr.DrillRunner.Tests.Probes;
 

@@ -80,4 +80,24 @@ public sealed class DrillOptionsTests
         shown.ShouldNotContain("s3cret-api-key");
         shown.ShouldContain("\"Password\":\"***\"");
     }
+
+    [Fact]
+    public void Validate_OdooWithoutUrl_AllowedOnlyWhenTheKubernetesSandboxRunsOdoo()
+    {
+        var odoo = new Dictionary<string, string?> { [$"{Odoo}:Login"] = "drill", [$"{Odoo}:Password"] = "s3cret-api-key" };
+        var kubernetes = new Dictionary<string, string?>(odoo)
+        {
+            ["BackupDr:Sandbox:Kind"] = "Kubernetes", ["BackupDr:Sandbox:Kubernetes:PostgresImages:15"] = "postgres:15.8",
+            ["BackupDr:Sandbox:Kubernetes:Odoo:Image"] = "odoo:17.0",
+        };
+
+        var local = Errors(odoo).ShouldHaveSingleItem();
+        local.Key.ShouldBe($"{Odoo}:Url");
+        local.Message.ShouldContain("Sandbox:Kubernetes:Odoo:Image");
+        Errors(kubernetes).ShouldBeEmpty();
+        BackupDrConfiguration.Load(Build(ValidJson, kubernetes)).Targets[0].Drill.Odoo.ShouldNotBeNull().ServedBySandbox.ShouldBeTrue();
+        var withDatabase = Errors(new Dictionary<string, string?>(kubernetes) { [$"{Odoo}:Database"] = "acme" }).ShouldHaveSingleItem();
+        withDatabase.Key.ShouldBe($"{Odoo}:Database");
+        withDatabase.Message.ShouldContain("leave it empty when the sandbox runs Odoo");
+    }
 }

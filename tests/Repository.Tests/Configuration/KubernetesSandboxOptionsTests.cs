@@ -93,4 +93,44 @@ public sealed class KubernetesSandboxOptionsTests
         error.Key.ShouldBe($"{Kube}:PostgresImages");
         error.Message.ShouldContain("\"15\": \"postgres:15.8\"");
     }
+
+    [Fact]
+    public void Load_OdooSection_ReadsEveryFieldAndDefaults()
+    {
+        var options = BackupDrConfiguration.Load(Build(ValidJson, new Dictionary<string, string?>
+        {
+            ["BackupDr:Sandbox:Kind"] = "Kubernetes", [$"{Kube}:PostgresImages:15"] = "postgres:15.8",
+            [$"{Kube}:Odoo:Image"] = "registry.example.com/odoo:17.0", [$"{Kube}:Odoo:Port"] = "8080", [$"{Kube}:Odoo:CpuMillicores"] = "500",
+            [$"{Kube}:Odoo:MemoryBytes"] = "536870912", [$"{Kube}:Odoo:StorageBytes"] = "2147483648", [$"{Kube}:Odoo:RunAsUser"] = "1000",
+        }));
+
+        options.Sandbox.Kubernetes.Odoo.ShouldBe(new KubernetesOdooOptions
+        {
+            Image = "registry.example.com/odoo:17.0", Port = 8080, CpuMillicores = 500, MemoryBytes = 512L << 20, StorageBytes = 2L << 30, RunAsUser = 1000,
+        });
+        options.Sandbox.RunsOdoo.ShouldBeTrue();
+        var defaults = BackupDrConfiguration.Load(Build(ValidJson)).Sandbox;
+        defaults.Kubernetes.Odoo.ShouldBe(new KubernetesOdooOptions { Image = "", Port = 8069, CpuMillicores = 1000, MemoryBytes = 1L << 30, StorageBytes = 1L << 30, RunAsUser = 101 });
+        defaults.RunsOdoo.ShouldBeFalse("no image, and the sandbox is Local");
+    }
+
+    [Fact]
+    public void Validate_BadOdooSection_ReportsEveryFieldAtOnce()
+    {
+        var errors = Errors(new Dictionary<string, string?>
+        {
+            ["BackupDr:Sandbox:Kind"] = "Kubernetes", [$"{Kube}:PostgresImages:15"] = "postgres:15.8",
+            [$"{Kube}:Odoo:Image"] = "odoo 17", [$"{Kube}:Odoo:Port"] = "0", [$"{Kube}:Odoo:CpuMillicores"] = "50",
+            [$"{Kube}:Odoo:MemoryBytes"] = "1048576", [$"{Kube}:Odoo:StorageBytes"] = "1", [$"{Kube}:Odoo:RunAsUser"] = "0", [$"{Kube}:Odoo:Workers"] = "4",
+        }).ToDictionary(e => e.Key, e => e.Message);
+
+        errors.Keys.Order().ShouldBe(new[] { "Image", "Port", "CpuMillicores", "MemoryBytes", "StorageBytes", "RunAsUser", "Workers" }.Select(k => $"{Kube}:Odoo:{k}").Order());
+        errors[$"{Kube}:Odoo:Image"].ShouldContain("not an image reference such as odoo:17.0");
+        errors[$"{Kube}:Odoo:Port"].ShouldContain("not a TCP port");
+        errors[$"{Kube}:Odoo:CpuMillicores"].ShouldContain("at least 100");
+        errors[$"{Kube}:Odoo:MemoryBytes"].ShouldContain("at least 268435456");
+        errors[$"{Kube}:Odoo:StorageBytes"].ShouldContain("at least 268435456");
+        errors[$"{Kube}:Odoo:RunAsUser"].ShouldContain("never run as root");
+        errors[$"{Kube}:Odoo:Workers"].ShouldContain("unknown setting");
+    }
 }

@@ -24,21 +24,36 @@ public enum PodScript
 
     /// <summary>The container starts and exits with code 1 after logging a FATAL line; the pod (restartPolicy Never) is Failed.</summary>
     CrashOnStart,
+
+    /// <summary>The container runs but its readiness probe keeps failing (HTTP 500), forever.</summary>
+    NeverReady,
 }
 
 /// <summary>
 /// The fake API server's node: runs pods by script, writes their status, events and logs, and serves port-forward
-/// WebSockets (v4.channel.k8s.io) by bridging them to the pod's real local PostgreSQL server.
+/// WebSockets (v4.channel.k8s.io) by bridging them to the pod's real local PostgreSQL server, or, for an image the test
+/// serves itself (<see cref="Serve"/>, e.g. a <see cref="FakeOdooServer"/> as the Odoo image), to the test's server.
 /// </summary>
 public sealed partial class FakeKubelet : IAsyncDisposable
 {
     private static readonly string Parent = Path.Combine(Path.GetTempPath(), "backupdr-tests");
     private readonly FakeKubernetesApi _api;
     private readonly ConcurrentDictionary<(string Ns, string Name), RunningPod> _pods = new();
+    private readonly ConcurrentDictionary<string, PodScript> _imageScripts = new();
+    private readonly ConcurrentDictionary<string, int> _servedImages = new();
 
     internal FakeKubelet(FakeKubernetesApi api) => _api = api;
 
     public PodScript Script { get; set; } = PodScript.Start;
+
+    /// <summary>Pods of <paramref name="image"/> follow <paramref name="script"/> instead of <see cref="Script"/>.</summary>
+    public void ScriptFor(string image, PodScript script) => _imageScripts[image] = script;
+
+    /// <summary>
+    /// Pods of <paramref name="image"/> are the test's server listening on 127.0.0.1:<paramref name="port"/>: with the
+    /// Start script they become Running and Ready at once, and a port-forward to any port the pod declares reaches it.
+    /// </summary>
+    public void Serve(string image, int port) => _servedImages[image] = port;
 
     /// <summary>When true, every port-forward is accepted and then fails on its error channel (as when the pod's port refuses).</summary>
     public bool FailPortForward { get; set; }
@@ -57,12 +72,17 @@ public sealed partial class FakeKubelet : IAsyncDisposable
 
     internal async Task RunPodAsync(string ns, string name, CancellationToken cancellationToken)
     {
-        var pod = _api.Store.Get(new ObjectKey("pods", ns, name))!;
+        if (_api.Store.Get(new ObjectKey("pods", ns, name)) is not { } pod)
+        {
+            return; // deleted before the node got to it (its namespace went)
+        }
+
         var container = pod["spec"]!["containers"]![0]!;
         var image = container["image"]!.GetValue<string>();
-        var running = new RunningPod();
+        var containerName = container["name"]!.GetValue<string>();
+        var running = new RunningPod(containerName);
         _pods[(ns, name)] = running;
-        switch (Script)
+        switch (_imageScripts.GetValueOrDefault(image, Script))
         {
             case PodScript.NeverScheduled:
                 Event(ns, name, "Warning", "FailedScheduling", "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available");
@@ -70,12 +90,33 @@ public sealed partial class FakeKubelet : IAsyncDisposable
                 return;
             case PodScript.ImagePullBackOff:
                 Event(ns, name, "Normal", "Scheduled", $"Successfully assigned {ns}/{name} to fake-node");
+                Event(ns, name, "Normal", "Pulling", $"Pulling image \"{image}\"");
                 Event(ns, name, "Warning", "Failed", $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = manifest unknown");
+                Event(ns, name, "Warning", "Failed", "Error: ErrImagePull");
+                Waiting(ns, name, image, "ErrImagePull", $"rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": manifest unknown");
+                Event(ns, name, "Normal", "BackOff", $"Back-off pulling image \"{image}\"");
+                Event(ns, name, "Warning", "Failed", "Error: ImagePullBackOff");
                 Waiting(ns, name, image, "ImagePullBackOff", $"Back-off pulling image \"{image}\"");
+                return;
+            case PodScript.NeverReady:
+                Event(ns, name, "Normal", "Scheduled", $"Successfully assigned {ns}/{name} to fake-node");
+                Event(ns, name, "Normal", "Started", $"Started container {containerName}");
+                Event(ns, name, "Warning", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 500");
+                running.Log.AppendLine("ERROR ? odoo.http: Exception during request handling.");
+                SetStatus(ns, name, status =>
+                {
+                    status["phase"] = "Running";
+                    status["conditions"] = new JsonArray(Condition("PodScheduled", "True"), Condition("ContainersReady", "False"), Condition("Ready", "False", "ContainersNotReady"));
+                    status["containerStatuses"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = containerName, ["image"] = image, ["ready"] = false, ["restartCount"] = 0,
+                        ["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Now() } },
+                    });
+                });
                 return;
             case PodScript.CrashOnStart:
                 Event(ns, name, "Normal", "Scheduled", $"Successfully assigned {ns}/{name} to fake-node");
-                Event(ns, name, "Normal", "Started", "Started container postgres");
+                Event(ns, name, "Normal", "Started", $"Started container {containerName}");
                 running.Log.AppendLine("FATAL:  data directory \"/var/lib/postgresql/data/pgdata\" has invalid permissions");
                 running.Log.AppendLine("DETAIL:  Permissions should be u=rwx (0700) or u=rwx,g=rx (0750); partner 'ACME Finance' owns it.");
                 Terminated(ns, name, 1, "Error");
@@ -84,6 +125,19 @@ public sealed partial class FakeKubelet : IAsyncDisposable
 
         Event(ns, name, "Normal", "Scheduled", $"Successfully assigned {ns}/{name} to fake-node");
         Event(ns, name, "Normal", "Pulled", $"Container image \"{image}\" already present on machine");
+        if (_servedImages.TryGetValue(image, out var served))
+        {
+            foreach (var port in container["ports"]?.AsArray() ?? [])
+            {
+                running.Ports[port!["containerPort"]!.GetValue<int>()] = served;
+            }
+
+            running.Log.AppendLine(CultureInfo.InvariantCulture, $"INFO ? odoo: HTTP service (werkzeug) running on fake-node (fake kubelet: the test's server on 127.0.0.1:{served})");
+            Event(ns, name, "Normal", "Started", $"Started container {containerName}");
+            Ready(ns, name, containerName, image);
+            return;
+        }
+
         try
         {
             var major = int.Parse(MajorOfImage().Match(image).Groups[1].Value, CultureInfo.InvariantCulture);
@@ -91,6 +145,7 @@ public sealed partial class FakeKubelet : IAsyncDisposable
             var root = Path.Combine(Parent, $"k8s-{Guid.NewGuid():N}"[..16]);
             running.Cluster = await PostgresCluster.CreateAsync(major, root, new PostgresClusterOptions { Settings = settings }, cancellationToken);
             await running.Cluster.StartAsync(cancellationToken);
+            running.Ports[5432] = running.Cluster.Port;
             running.Log.AppendLine(CultureInfo.InvariantCulture, $"LOG:  database system is ready to accept connections (PostgreSQL {major}, fake kubelet, port {running.Cluster.Port})");
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -102,18 +157,20 @@ public sealed partial class FakeKubelet : IAsyncDisposable
         }
 
         Event(ns, name, "Normal", "Started", "Started container postgres");
-        SetStatus(ns, name, status =>
-        {
-            status["phase"] = "Running";
-            status["podIP"] = "127.0.0.1";
-            status["conditions"] = new JsonArray(Condition("PodScheduled", "True"), Condition("Initialized", "True"), Condition("ContainersReady", "True"), Condition("Ready", "True"));
-            status["containerStatuses"] = new JsonArray(new JsonObject
-            {
-                ["name"] = "postgres", ["image"] = image, ["ready"] = true, ["restartCount"] = 0,
-                ["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Now() } },
-            });
-        });
+        Ready(ns, name, containerName, image);
     }
+
+    private void Ready(string ns, string name, string containerName, string image) => SetStatus(ns, name, status =>
+    {
+        status["phase"] = "Running";
+        status["podIP"] = "127.0.0.1";
+        status["conditions"] = new JsonArray(Condition("PodScheduled", "True"), Condition("Initialized", "True"), Condition("ContainersReady", "True"), Condition("Ready", "True"));
+        status["containerStatuses"] = new JsonArray(new JsonObject
+        {
+            ["name"] = containerName, ["image"] = image, ["ready"] = true, ["restartCount"] = 0,
+            ["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Now() } },
+        });
+    });
 
     internal async Task StopPodAsync(string ns, string name)
     {
@@ -127,7 +184,8 @@ public sealed partial class FakeKubelet : IAsyncDisposable
     {
         if (!_pods.TryGetValue((ns, name), out var pod) || pod.Log.Length == 0)
         {
-            await FakeKubernetesApi.WriteStatusAsync(context, 400, "BadRequest", $"container \"postgres\" in pod \"{name}\" is waiting to start: ContainerCreating");
+            var container = context.Request.Query["container"].ToString() is { Length: > 0 } asked ? asked : pod?.Container ?? "postgres";
+            await FakeKubernetesApi.WriteStatusAsync(context, 400, "BadRequest", $"container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating");
             return;
         }
 
@@ -160,7 +218,7 @@ public sealed partial class FakeKubelet : IAsyncDisposable
         byte[] prefix = [(byte)(port & 0xff), (byte)(port >> 8)];
         await webSocket.SendAsync(new byte[] { 0, prefix[0], prefix[1] }, WebSocketMessageType.Binary, true, cancellationToken);
         await webSocket.SendAsync(new byte[] { 1, prefix[0], prefix[1] }, WebSocketMessageType.Binary, true, cancellationToken);
-        if (FailPortForward || !_pods.TryGetValue((ns, name), out var pod) || pod.Cluster is null || port != 5432)
+        if (FailPortForward || !_pods.TryGetValue((ns, name), out var pod) || !pod.Ports.TryGetValue(port, out var target))
         {
             var error = $"error forwarding port {port} to pod {name}, uid : failed to execute portforward in network namespace: dial tcp4 127.0.0.1:{port}: connect: connection refused";
             await webSocket.SendAsync(Encoding.UTF8.GetBytes("\u0001" + error), WebSocketMessageType.Binary, true, cancellationToken);
@@ -169,7 +227,7 @@ public sealed partial class FakeKubelet : IAsyncDisposable
         }
 
         using var tcp = new TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", pod.Cluster.Port, cancellationToken);
+        await tcp.ConnectAsync("127.0.0.1", target, cancellationToken);
         var stream = tcp.GetStream();
         using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var fromClient = Task.Run(async () =>
@@ -242,7 +300,7 @@ public sealed partial class FakeKubelet : IAsyncDisposable
     private void Waiting(string ns, string name, string image, string reason, string message) => SetStatus(ns, name, status =>
         status["containerStatuses"] = new JsonArray(new JsonObject
         {
-            ["name"] = "postgres", ["image"] = image, ["ready"] = false, ["restartCount"] = 0,
+            ["name"] = ContainerOf(ns, name), ["image"] = image, ["ready"] = false, ["restartCount"] = 0,
             ["state"] = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = reason, ["message"] = message } },
         }));
 
@@ -252,10 +310,12 @@ public sealed partial class FakeKubelet : IAsyncDisposable
         status["conditions"] = new JsonArray(Condition("Ready", "False", "PodFailed"));
         status["containerStatuses"] = new JsonArray(new JsonObject
         {
-            ["name"] = "postgres", ["ready"] = false, ["restartCount"] = 0,
+            ["name"] = ContainerOf(ns, name), ["ready"] = false, ["restartCount"] = 0,
             ["state"] = new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = exitCode, ["reason"] = reason, ["finishedAt"] = Now() } },
         });
     });
+
+    private string ContainerOf(string ns, string name) => _pods.TryGetValue((ns, name), out var pod) ? pod.Container : "postgres";
 
     private void SetStatus(string ns, string name, Action<JsonObject> change) =>
         _api.Store.Update(new ObjectKey("pods", ns, name), pod =>
@@ -267,7 +327,7 @@ public sealed partial class FakeKubelet : IAsyncDisposable
 
     private void Event(string ns, string pod, string type, string reason, string message)
     {
-        var name = $"{pod}.{Guid.NewGuid():N}"[..24];
+        var name = $"{pod}.{Guid.NewGuid().ToString("N")[..16]}";
         _api.Seed("events", ns, new JsonObject
         {
             ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
@@ -288,9 +348,14 @@ public sealed partial class FakeKubelet : IAsyncDisposable
     [GeneratedRegex("^[A-Za-z0-9_.]+$")]
     private static partial Regex PlainValue();
 
-    private sealed class RunningPod
+    private sealed class RunningPod(string container)
     {
+        public string Container { get; } = container;
+
         public StringBuilder Log { get; } = new();
+
+        /// <summary>Container port to the local TCP port that stands in for it.</summary>
+        public ConcurrentDictionary<int, int> Ports { get; } = new();
 
         public PostgresCluster? Cluster { get; set; }
     }

@@ -60,6 +60,12 @@ public sealed partial class FakeKubernetesApi
             body["status"] = new JsonObject { ["phase"] = "Pending" };
         }
 
+        if (resource == "deployments")
+        {
+            body["metadata"]!["generation"] = 1;
+            body["status"] = new JsonObject { ["observedGeneration"] = 1, ["replicas"] = 0 };
+        }
+
         if (!Store.TryAdd(new ObjectKey(resource, ns, name), body, Time.GetUtcNow()))
         {
             await WriteStatusAsync(context, 409, "AlreadyExists", $"{resource} \"{name}\" already exists");
@@ -72,6 +78,58 @@ public sealed partial class FakeKubernetesApi
         {
             _background.Add(Kubelet.RunPodAsync(ns, name, _stopping.Token));
         }
+
+        if (resource == "deployments")
+        {
+            // The deployment controller works after the API call returns, as in a real cluster.
+            _background.Add(Task.Run(() => RunDeploymentAsync(ns, name, _stopping.Token)));
+        }
+    }
+
+    /// <summary>
+    /// The deployment and replica set controllers, for one replica: a pod from the template, named and owned as a
+    /// ReplicaSet's pod is, run by the kubelet; the Deployment's status says one replica, not yet available.
+    /// </summary>
+    private async Task RunDeploymentAsync(string ns, string name, CancellationToken cancellationToken)
+    {
+        var deployment = Store.Get(new ObjectKey("deployments", ns, name));
+        if (deployment is null)
+        {
+            return;
+        }
+
+        var template = deployment["spec"]!["template"]!;
+        var replicaSet = $"{name}-{Guid.NewGuid().ToString("N")[..10]}";
+        var podName = $"{replicaSet}-{Guid.NewGuid().ToString("N")[..5]}";
+        var pod = new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = podName,
+                ["namespace"] = ns,
+                ["labels"] = template["metadata"]?["labels"]?.DeepClone(),
+                ["ownerReferences"] = new JsonArray(new JsonObject
+                {
+                    ["apiVersion"] = "apps/v1", ["kind"] = "ReplicaSet", ["name"] = replicaSet, ["controller"] = true,
+                }),
+            },
+            ["spec"] = template["spec"]!.DeepClone(),
+            ["status"] = new JsonObject { ["phase"] = "Pending" },
+        };
+        Stamp("pods", pod);
+        if (!Store.TryAdd(new ObjectKey("pods", ns, podName), pod, Time.GetUtcNow()))
+        {
+            return;
+        }
+
+        Store.Update(new ObjectKey("deployments", ns, name), d => d["status"] = new JsonObject
+        {
+            ["observedGeneration"] = 1, ["replicas"] = 1, ["updatedReplicas"] = 1, ["unavailableReplicas"] = 1,
+            ["conditions"] = new JsonArray(
+                new JsonObject { ["type"] = "Progressing", ["status"] = "True", ["reason"] = "NewReplicaSetCreated", ["message"] = $"Created new replica set \"{replicaSet}\"" },
+                new JsonObject { ["type"] = "Available", ["status"] = "False", ["reason"] = "MinimumReplicasUnavailable", ["message"] = "Deployment does not have minimum availability." }),
+        });
+        await Kubelet.RunPodAsync(ns, podName, cancellationToken);
     }
 
     private async Task DeleteAsync(HttpContext context, ObjectKey key)
@@ -145,7 +203,7 @@ public sealed partial class FakeKubernetesApi
         var field = request.Query["fieldSelector"].ToString();
         var name = field.StartsWith("metadata.name=", StringComparison.Ordinal) ? field["metadata.name=".Length..] : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
-        var events = Store.Watch(resource, resource == "namespaces" ? null : ns, name, Selector(request), from, stop.Token);
+        var events = Store.Watch(resource, resource == "namespaces" ? null : ns, name, request.Query["labelSelector"].ToString(), Selector(request), from, stop.Token);
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
         await context.Response.StartAsync(stop.Token);

@@ -21,7 +21,8 @@ public readonly record struct ServedRequest(string Verb, string Group, string Re
 /// An in-process Kubernetes API server over HTTP on 127.0.0.1 that the real KubernetesClient talks to: create, get,
 /// list, watch (also from a resource version) and delete of namespaces and namespaced objects, label and field
 /// selectors, Status errors as the API server writes them, namespace finalization (Terminating, then gone; held on
-/// request), and pods run by <see cref="FakeKubelet"/> (phases, readiness, events, logs, port-forward). Every request is
+/// request), apps/v1 Deployments (one pod from the template, as their controllers would make it), Services (stored
+/// only), and pods run by <see cref="FakeKubelet"/> (phases, readiness, events, logs, port-forward). Every request is
 /// recorded as (verb, group, resource) so a test can compare it with the RBAC rules the product declares.
 /// </summary>
 public sealed partial class FakeKubernetesApi : IAsyncDisposable
@@ -125,8 +126,8 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
-    /// <summary>Completes when a watch on <paramref name="resource"/> (of the named object, when given) is open.</summary>
-    public Task WhenWatched(string resource, string? name = null) => Store.WhenWatched(resource, name);
+    /// <summary>Completes when a watch on <paramref name="resource"/> (of the named object, or with the label selector, when given) is open.</summary>
+    public Task WhenWatched(string resource, string? name = null, string? labelSelector = null) => Store.WhenWatched(resource, name, labelSelector);
 
     /// <summary>Objects of <paramref name="resource"/> as stored (in <paramref name="ns"/>, or everywhere when null).</summary>
     public IReadOnlyList<JsonObject> Objects(string resource, string? ns = null) => Store.List(resource, ns);

@@ -103,10 +103,12 @@ internal sealed class FakeResourceStore
     /// Registers a watcher: replays objects as ADDED (no resource version) or the changes after <paramref name="fromVersion"/>,
     /// then every matching change until the reader stops.
     /// </summary>
-    public ChannelReader<string> Watch(string resource, string? ns, string? name, Func<JsonObject, bool> match, long? fromVersion, CancellationToken cancellationToken)
+    /// <param name="labelSelector">The selector as the client wrote it (for <see cref="WhenWatched"/>); <paramref name="match"/> applies it.</param>
+    public ChannelReader<string> Watch(
+        string resource, string? ns, string? name, string labelSelector, Func<JsonObject, bool> match, long? fromVersion, CancellationToken cancellationToken)
     {
         var channel = Channel.CreateUnbounded<string>();
-        var watcher = new Watcher(resource, ns, name, match, channel.Writer);
+        var watcher = new Watcher(resource, ns, name, labelSelector, match, channel.Writer);
         lock (_lock)
         {
             if (fromVersion is { } from)
@@ -144,10 +146,13 @@ internal sealed class FakeResourceStore
         return channel.Reader;
     }
 
-    /// <summary>Completes when a watch on <paramref name="resource"/> (of the named object, when given) is open or opens.</summary>
-    public Task WhenWatched(string resource, string? name)
+    /// <summary>
+    /// Completes when a watch on <paramref name="resource"/> (of the named object, or with the label selector, when
+    /// given) is open or opens.
+    /// </summary>
+    public Task WhenWatched(string resource, string? name, string? labelSelector = null)
     {
-        bool Match(Watcher w) => w.Resource == resource && (name is null || w.Name == name);
+        bool Match(Watcher w) => w.Resource == resource && (name is null || w.Name == name) && (labelSelector is null || w.LabelSelector == labelSelector);
         lock (_lock)
         {
             if (_watchers.Any(Match))
@@ -184,7 +189,7 @@ internal sealed class FakeResourceStore
 
     private static string Event(string type, JsonObject obj) => new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString();
 
-    private sealed record Watcher(string Resource, string? Namespace, string? Name, Func<JsonObject, bool> Match, ChannelWriter<string> Writer)
+    private sealed record Watcher(string Resource, string? Namespace, string? Name, string LabelSelector, Func<JsonObject, bool> Match, ChannelWriter<string> Writer)
     {
         public bool Sees(ObjectKey key, JsonObject obj) =>
             key.Resource == Resource && (Namespace is null || key.Namespace == Namespace) && Match(obj);

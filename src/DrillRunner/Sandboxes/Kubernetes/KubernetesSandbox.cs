@@ -23,7 +23,7 @@ internal sealed partial class KubernetesSandbox : ISandbox
     private readonly string _image;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly string _password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private readonly string _password = NewPassword();
     private readonly SandboxStart _start = new();
     private readonly List<string> _diagnostics = [];
     private bool _namespaceRequested;
@@ -74,12 +74,14 @@ internal sealed partial class KubernetesSandbox : ISandbox
             await CreateAsync($"network policy {policy.Metadata.Name}", () => _client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(policy, Id, cancellationToken: cancellationToken));
         }
 
-        await CreateAsync("the resource quota", () => _client.CoreV1.CreateNamespacedResourceQuotaAsync(SandboxManifests.Quota(Id, _request.Limits), Id, cancellationToken: cancellationToken));
-        await CreateAsync("the limit range", () => _client.CoreV1.CreateNamespacedLimitRangeAsync(SandboxManifests.LimitRange(Id, _request.Limits), Id, cancellationToken: cancellationToken));
-        await CreateAsync("the password secret", () => _client.CoreV1.CreateNamespacedSecretAsync(SandboxManifests.PasswordSecret(Id, _password), Id, cancellationToken: cancellationToken));
+        var odoo = RunsOdoo ? _options.Odoo : null;
+        await CreateAsync("the resource quota", () => _client.CoreV1.CreateNamespacedResourceQuotaAsync(SandboxManifests.Quota(Id, _request.Limits, odoo), Id, cancellationToken: cancellationToken));
+        await CreateAsync("the limit range", () => _client.CoreV1.CreateNamespacedLimitRangeAsync(SandboxManifests.LimitRange(Id, _request.Limits, odoo), Id, cancellationToken: cancellationToken));
+        await CreateAsync("the password secret", () => _client.CoreV1.CreateNamespacedSecretAsync(
+            SandboxManifests.PasswordSecret(Id, _password, RunsOdoo ? _odooPassword : null), Id, cancellationToken: cancellationToken));
         await CreateAsync("the PostgreSQL pod", () => _client.CoreV1.CreateNamespacedPodAsync(
             SandboxManifests.PostgresPod(Id, _image, _request.Limits, _options, _request.DrillId), Id, cancellationToken: cancellationToken));
-        await WaitReadyAsync(cancellationToken);
+        await WaitReadyAsync("the PostgreSQL server", "the PostgreSQL pod", SandboxManifests.PodName, null, SandboxManifests.ContainerName, cancellationToken);
 
         _bridge = new PortForwardBridge(_client, Id, SandboxManifests.PodName, SandboxManifests.PostgresPort, _logger);
         _bridge.Start();
@@ -113,10 +115,12 @@ internal sealed partial class KubernetesSandbox : ISandbox
     }
 
     /// <summary>
-    /// Watches the pod until it is ready, cannot become ready (image, crash), or <c>ReadyTimeout</c> passes; in the two
-    /// failures its status, the namespace's events and its last log lines are kept for the record.
+    /// Watches the pod (<paramref name="podName"/>, or the one <paramref name="labelSelector"/> selects) until it is ready, cannot become ready (image,
+    /// crash), or <c>ReadyTimeout</c> passes; in the two failures its status, the namespace's events and its last log
+    /// lines are kept for the record. <paramref name="server"/> and <paramref name="pod"/> name it in the error.
     /// </summary>
-    private async Task WaitReadyAsync(CancellationToken cancellationToken)
+    private async Task<V1Pod> WaitReadyAsync(
+        string server, string pod, string? podName, string? labelSelector, string container, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_options.ReadyTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -126,19 +130,25 @@ internal sealed partial class KubernetesSandbox : ISandbox
             while (true)
             {
                 // A watch ends when the API server closes it (its own timeout); the next one starts from the current state.
-                await foreach (var (_, pod) in _client.CoreV1.WatchListNamespacedPodAsync(
-                    Id, fieldSelector: "metadata.name=" + SandboxManifests.PodName, cancellationToken: linked.Token))
+                await foreach (var (type, seen) in _client.CoreV1.WatchListNamespacedPodAsync(
+                    Id, fieldSelector: podName is null ? null : "metadata.name=" + podName, labelSelector: labelSelector, cancellationToken: linked.Token))
                 {
-                    last = pod;
-                    if (PodDiagnostics.IsReady(pod))
+                    if (type == WatchEventType.Deleted)
                     {
-                        return;
+                        // A Deployment's pod replaced (evicted, rescheduled): its successor shows up on the same watch.
+                        continue;
                     }
 
-                    if (PodDiagnostics.Hopeless(pod) is { } why)
+                    last = seen;
+                    if (PodDiagnostics.IsReady(seen))
                     {
-                        await CaptureAsync(pod);
-                        throw new SandboxException($"namespace {Id}: the PostgreSQL server did not start: {why}");
+                        return seen;
+                    }
+
+                    if (PodDiagnostics.Hopeless(seen) is { } why)
+                    {
+                        await CaptureAsync(seen, container);
+                        throw new SandboxException($"namespace {Id}: {server} did not start: {why}");
                     }
                 }
             }
@@ -146,20 +156,24 @@ internal sealed partial class KubernetesSandbox : ISandbox
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             // The pod as it is now, not as last seen on the watch (the watch may not have delivered anything yet).
-            await CaptureAsync(await ReadPodAsync() ?? last);
+            var now = podName is not null ? await ReadPodAsync(podName) : await FirstPodAsync(labelSelector!);
+            await CaptureAsync(now ?? last, container);
             throw new SandboxException(
-                $"namespace {Id}: the PostgreSQL pod was not ready after {_options.ReadyTimeout:c} (Sandbox:Kubernetes:ReadyTimeout); its events and logs are in the drill record");
+                $"namespace {Id}: {pod} was not ready after {_options.ReadyTimeout:c} (Sandbox:Kubernetes:ReadyTimeout); its events and logs are in the drill record");
         }
     }
 
-    private async Task CaptureAsync(V1Pod? pod)
+    private async Task CaptureAsync(V1Pod? pod, string container)
     {
         // Its own bound: it runs when the drill's token may be gone and must not hold teardown up.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _time);
-        _diagnostics.AddRange(await PodDiagnostics.CaptureAsync(_client, Id, pod, Mask, timeout.Token));
+        _diagnostics.AddRange(await PodDiagnostics.CaptureAsync(_client, Id, pod, container, Mask, timeout.Token));
     }
 
-    private string Mask(string text) => text.Replace(_password, "********", StringComparison.Ordinal);
+    private string Mask(string text) =>
+        text.Replace(_password, "********", StringComparison.Ordinal).Replace(_odooPassword, "********", StringComparison.Ordinal);
+
+    private static string NewPassword() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     public string ConnectionString(string database) => _bridge is not null && _start.Succeeded
         ? ConnectionStringFor(database)
@@ -191,6 +205,7 @@ internal sealed partial class KubernetesSandbox : ISandbox
             {
                 await CaptureIfUnhealthyAsync();
                 NpgsqlConnection.ClearAllPools();
+                await CloseOdooBridgeAsync();
                 if (_bridge is not null)
                 {
                     await _bridge.DisposeAsync();
@@ -224,10 +239,14 @@ internal sealed partial class KubernetesSandbox : ISandbox
 
         try
         {
-            var pod = await ReadPodAsync();
+            var pod = await ReadPodAsync(SandboxManifests.PodName);
             if (_start.Faulted || (pod is not null && !PodDiagnostics.IsReady(pod)))
             {
-                await CaptureAsync(pod);
+                await CaptureAsync(pod, SandboxManifests.ContainerName);
+            }
+            else
+            {
+                await CaptureOdooIfUnhealthyAsync();
             }
         }
         catch (Exception e) when (e is HttpOperationException or OperationCanceledException or HttpRequestException)
@@ -236,12 +255,20 @@ internal sealed partial class KubernetesSandbox : ISandbox
         }
     }
 
-    private async Task<V1Pod?> ReadPodAsync()
+    /// <summary>The first pod <paramref name="labelSelector"/> selects now (a Deployment's), or null when there is none.</summary>
+    private async Task<V1Pod?> FirstPodAsync(string labelSelector)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _time);
+        var pods = await _client.CoreV1.ListNamespacedPodAsync(Id, labelSelector: labelSelector, cancellationToken: timeout.Token);
+        return pods.Items.FirstOrDefault();
+    }
+
+    private async Task<V1Pod?> ReadPodAsync(string name)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _time);
         try
         {
-            return await _client.CoreV1.ReadNamespacedPodAsync(SandboxManifests.PodName, Id, cancellationToken: timeout.Token);
+            return await _client.CoreV1.ReadNamespacedPodAsync(name, Id, cancellationToken: timeout.Token);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {

@@ -16,7 +16,8 @@ internal static class KubernetesSandboxPermissions
         // Create the drill namespace, watch it go after delete, and let the janitor list and delete expired ones.
         new("", "namespaces", ["create", "get", "list", "watch", "delete"]),
 
-        // The PostgreSQL pod: created, watched until ready, read at teardown for diagnostics.
+        // The PostgreSQL pod: created, watched until ready, read at teardown for diagnostics; the Odoo pod, made by its
+        // Deployment: watched and listed by label until ready, and at teardown.
         new("", "pods", ["create", "get", "list", "watch"]),
 
         // The last log lines of a failing pod go into the drill record.
@@ -35,6 +36,11 @@ internal static class KubernetesSandboxPermissions
 
         // Why a pod did not become ready.
         new("", "events", ["list"]),
+
+        // The optional Odoo server (Sandbox:Kubernetes:Odoo): Services in front of PostgreSQL and Odoo, and its
+        // Deployment, read back only for the record when its pod does not become ready.
+        new("", "services", ["create"]),
+        new("apps", "deployments", ["create", "get"]),
 
         // Default deny, plus DNS, the namespace itself and the configured repository egress.
         new("networking.k8s.io", "networkpolicies", ["create"]),

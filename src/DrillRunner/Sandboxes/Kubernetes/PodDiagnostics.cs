@@ -44,8 +44,9 @@ internal static class PodDiagnostics
 
     /// <summary>Status line, events (oldest first, the last <see cref="MaxEvents"/>) and the container's last log lines.</summary>
     /// <param name="mask">Replaces secrets in anything read (the sandbox's password never reaches a record).</param>
+    /// <param name="container">The container whose log is read.</param>
     public static async Task<IReadOnlyList<string>> CaptureAsync(
-        IKubernetes client, string ns, V1Pod? pod, Func<string, string> mask, CancellationToken cancellationToken)
+        IKubernetes client, string ns, V1Pod? pod, string container, Func<string, string> mask, CancellationToken cancellationToken)
     {
         var lines = new List<string>();
         if (pod is not null)
@@ -72,7 +73,7 @@ internal static class PodDiagnostics
             try
             {
                 await using var log = await client.CoreV1.ReadNamespacedPodLogAsync(
-                    pod.Metadata.Name, ns, container: SandboxManifests.ContainerName, tailLines: LogLines, cancellationToken: cancellationToken);
+                    pod.Metadata.Name, ns, container: container, tailLines: LogLines, cancellationToken: cancellationToken);
                 using var reader = new StreamReader(log);
                 var text = await reader.ReadToEndAsync(cancellationToken);
                 lines.AddRange(text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(LogLines).Select(l => "log: " + mask(WithoutRowData(l.TrimEnd('\r')))));

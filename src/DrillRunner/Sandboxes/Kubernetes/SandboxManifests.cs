@@ -100,53 +100,76 @@ internal static class SandboxManifests
         return policies;
     }
 
-    /// <summary>The tier's limits as the namespace's totals; no services that leave the cluster, no volumes that outlive it.</summary>
-    public static V1ResourceQuota Quota(string ns, TierSandboxOptions limits) => new()
+    /// <summary>
+    /// The tier's limits as the namespace's totals, plus the Odoo container's own when the sandbox runs Odoo
+    /// (<paramref name="odoo"/>); no services that leave the cluster, no volumes that outlive it.
+    /// </summary>
+    public static V1ResourceQuota Quota(string ns, TierSandboxOptions limits, KubernetesOdooOptions? odoo = null)
     {
-        Metadata = Meta(ns, "sandbox"),
-        Spec = new V1ResourceQuotaSpec
+        var cpu = limits.CpuMillicores + (odoo?.CpuMillicores ?? 0);
+        var memory = limits.MemoryBytes + (odoo?.MemoryBytes ?? 0);
+        var storage = limits.StorageBytes + (odoo?.StorageBytes ?? 0);
+        return new V1ResourceQuota
         {
-            Hard = new Dictionary<string, ResourceQuantity>
+            Metadata = Meta(ns, "sandbox"),
+            Spec = new V1ResourceQuotaSpec
             {
-                ["requests.cpu"] = Cpu(limits),
-                ["limits.cpu"] = Cpu(limits),
-                ["requests.memory"] = Bytes(limits.MemoryBytes),
-                ["limits.memory"] = Bytes(limits.MemoryBytes),
-                ["requests.ephemeral-storage"] = Bytes(limits.StorageBytes),
-                ["limits.ephemeral-storage"] = Bytes(limits.StorageBytes),
-                ["pods"] = new ResourceQuantity("4"),
-                ["persistentvolumeclaims"] = new ResourceQuantity("0"),
-                ["services.loadbalancers"] = new ResourceQuantity("0"),
-                ["services.nodeports"] = new ResourceQuantity("0"),
+                Hard = new Dictionary<string, ResourceQuantity>
+                {
+                    ["requests.cpu"] = Millicores(cpu),
+                    ["limits.cpu"] = Millicores(cpu),
+                    ["requests.memory"] = Bytes(memory),
+                    ["limits.memory"] = Bytes(memory),
+                    ["requests.ephemeral-storage"] = Bytes(storage),
+                    ["limits.ephemeral-storage"] = Bytes(storage),
+                    ["pods"] = new ResourceQuantity("4"),
+                    ["persistentvolumeclaims"] = new ResourceQuantity("0"),
+                    ["services.loadbalancers"] = new ResourceQuantity("0"),
+                    ["services.nodeports"] = new ResourceQuantity("0"),
+                },
             },
-        },
-    };
+        };
+    }
 
-    /// <summary>Per container: at most the tier's limits, and those limits by default (a container without resources still fits the quota).</summary>
-    public static V1LimitRange LimitRange(string ns, TierSandboxOptions limits)
+    /// <summary>
+    /// Per container: at most the tier's limits (or the Odoo container's, where larger), and the tier's limits by default
+    /// (a container without resources still fits the quota).
+    /// </summary>
+    public static V1LimitRange LimitRange(string ns, TierSandboxOptions limits, KubernetesOdooOptions? odoo = null)
     {
-        var max = new Dictionary<string, ResourceQuantity>
+        var defaults = new Dictionary<string, ResourceQuantity>
         {
             ["cpu"] = Cpu(limits),
             ["memory"] = Bytes(limits.MemoryBytes),
             ["ephemeral-storage"] = Bytes(limits.StorageBytes),
+        };
+        var max = new Dictionary<string, ResourceQuantity>
+        {
+            ["cpu"] = Millicores(Math.Max(limits.CpuMillicores, odoo?.CpuMillicores ?? 0)),
+            ["memory"] = Bytes(Math.Max(limits.MemoryBytes, odoo?.MemoryBytes ?? 0)),
+            ["ephemeral-storage"] = Bytes(Math.Max(limits.StorageBytes, odoo?.StorageBytes ?? 0)),
         };
         return new V1LimitRange
         {
             Metadata = Meta(ns, "sandbox"),
             Spec = new V1LimitRangeSpec
             {
-                Limits = [new V1LimitRangeItem { Type = "Container", Max = max, DefaultProperty = max, DefaultRequest = max }],
+                Limits = [new V1LimitRangeItem { Type = "Container", Max = max, DefaultProperty = defaults, DefaultRequest = defaults }],
             },
         };
     }
 
-    public static V1Secret PasswordSecret(string ns, string password) => new()
+    /// <summary>The server's superuser password and, when the sandbox runs Odoo, the password of Odoo's own database role.</summary>
+    public static V1Secret PasswordSecret(string ns, string password, string? odooPassword = null)
     {
-        Metadata = Meta(ns, SecretName),
-        Type = "Opaque",
-        StringData = new Dictionary<string, string> { [PasswordKey] = password },
-    };
+        var data = new Dictionary<string, string> { [PasswordKey] = password };
+        if (odooPassword is not null)
+        {
+            data[OdooManifests.PasswordKey] = odooPassword;
+        }
+
+        return new V1Secret { Metadata = Meta(ns, SecretName), Type = "Opaque", StringData = data };
+    }
 
     /// <summary>
     /// The sandbox server: the image of the backup's major, never restarted (a crash fails the drill, with its logs),
@@ -254,17 +277,19 @@ internal static class SandboxManifests
 
     private static V1NetworkPolicy Policy(string ns, string name, V1NetworkPolicySpec spec) => new() { Metadata = Meta(ns, name), Spec = spec };
 
-    private static V1ObjectMeta Meta(string ns, string name) => new()
+    internal static V1ObjectMeta Meta(string ns, string name) => new()
     {
         Name = name,
         NamespaceProperty = ns,
         Labels = new Dictionary<string, string> { [SandboxNamespace.ManagedByLabel] = SandboxNamespace.ManagedByValue },
     };
 
-    private static ResourceQuantity Cpu(TierSandboxOptions limits) => new(limits.CpuMillicores.ToString(CultureInfo.InvariantCulture) + "m");
+    private static ResourceQuantity Cpu(TierSandboxOptions limits) => Millicores(limits.CpuMillicores);
+
+    internal static ResourceQuantity Millicores(int millicores) => new(millicores.ToString(CultureInfo.InvariantCulture) + "m");
 
     /// <summary>Bytes as a quantity in the binary unit operators read in <c>kubectl describe</c> (Gi, Mi) when it is exact.</summary>
-    private static ResourceQuantity Bytes(long bytes) => new(bytes switch
+    internal static ResourceQuantity Bytes(long bytes) => new(bytes switch
     {
         _ when bytes % (1L << 30) == 0 => (bytes >> 30).ToString(CultureInfo.InvariantCulture) + "Gi",
         _ when bytes % (1L << 20) == 0 => (bytes >> 20).ToString(CultureInfo.InvariantCulture) + "Mi",

@@ -11,7 +11,9 @@ namespace BackupDr.IntegrationTests.Drills.Kubernetes;
 /// <summary>
 /// The lifecycle suite against the in-process fake API server, plus what only a fake can make happen: a refusal at each
 /// step, a pod that never becomes ready, cannot pull its image or crashes, a port-forward that fails, a namespace stuck
-/// Terminating. Timeouts run on a <see cref="FakeTimeProvider"/> advanced once the fake says the sandbox is waiting.
+/// Terminating, an Odoo image that cannot be pulled or never becomes ready. Timeouts run on a
+/// <see cref="FakeTimeProvider"/> advanced once the fake says the sandbox is waiting. The sandbox's Odoo pods are a
+/// <see cref="FakeOdooServer"/> behind the fake's port-forward, so the Odoo probes really go through the bridge.
 /// </summary>
 public sealed class FakeClusterDrillTests(PostgresFixture postgres) : KubernetesLifecycleTests(postgres)
 {
@@ -19,6 +21,7 @@ public sealed class FakeClusterDrillTests(PostgresFixture postgres) : Kubernetes
     private FakeKubernetesApi? _api;
     private string _kubeconfig = "";
     private string _inspector = "";
+    private FakeOdooServer? _odoo;
 
     private FakeKubernetesApi Api => _api ?? throw new InvalidOperationException("the API server starts in InitializeAsync");
 
@@ -27,6 +30,15 @@ public sealed class FakeClusterDrillTests(PostgresFixture postgres) : Kubernetes
     protected override string InspectorKubeconfig => _inspector;
 
     protected override string PostgresImage => "postgres:15.8";
+
+    protected override string? OdooImage => "odoo:17.0";
+
+    protected override ValueTask<IAsyncDisposable?> ServeOdooAsync(string database)
+    {
+        _odoo = new FakeOdooServer(database: database);
+        Api.Kubelet.Serve(OdooImage!, _odoo.Port);
+        return ValueTask.FromResult<IAsyncDisposable?>(_odoo);
+    }
 
     protected override TimeProvider SandboxTime => _time;
 
@@ -61,6 +73,87 @@ public sealed class FakeClusterDrillTests(PostgresFixture postgres) : Kubernetes
         used.ShouldContain(("", "namespaces", "delete"));
         used.Where(u => !KubernetesSandboxPermissions.Allows(u.Group, u.Resource, u.Verb)).ShouldBeEmpty();
         KubernetesSandboxPermissions.Required.ShouldAllBe(p => !p.Verbs.Contains("*") && p.Resource != "*");
+    }
+
+    [Fact]
+    public async Task Drill_OdooLifecycle_ReachesTheOdooPodAndUsesOnlyTheDeclaredPermissions()
+    {
+        await Drill_WithOdooImage_StartsOdooOnTheCopyAndItsProbesPassThroughThePortForward();
+
+        // The probes were given no URL of the fake Odoo server: what it received came through the port-forward.
+        _odoo.ShouldNotBeNull().Requests.ShouldContain(r => r.Contains("<methodName>authenticate</methodName>", StringComparison.Ordinal));
+        var used = ProductRequests.Select(r => (r.Group, r.Resource, r.Verb)).Distinct().ToList();
+        used.ShouldContain(("apps", "deployments", "create"));
+        used.ShouldContain(("", "services", "create"));
+        used.Where(u => !KubernetesSandboxPermissions.Allows(u.Group, u.Resource, u.Verb)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Drill_OdooImageCannotBePulled_FailsNamingTheImageWithItsEventsAndDeletesTheNamespace()
+    {
+        const string Image = "registry.example.com/odoo:17.0-missing";
+        await Scenario.BackupAsync();
+        await UseSandboxOdooAsync(Image);
+        Api.Kubelet.ScriptFor(Image, PodScript.ImagePullBackOff);
+
+        var record = await DrillHarness.RunAsync(Scenario, Provider(OdooOptions(Image)), null, Token);
+
+        record.Outcome.ShouldBe(DrillOutcome.Failed);
+        var error = record.Error.ShouldNotBeNull();
+        error.ShouldContain($"the Odoo server (image {Image}) did not start");
+        error.ShouldContain($"container odoo is waiting (ImagePullBackOff: Back-off pulling image \"{Image}\")");
+        record.Phases.Single(p => p.Phase == DrillPhase.OdooStart).Status.ShouldBe(PhaseStatus.Failed);
+        record.Phases.Single(p => p.Phase == DrillPhase.Provision).Status.ShouldBe(PhaseStatus.Completed);
+        var diagnostics = record.Sandbox.Diagnostics.ShouldNotBeNull();
+        var all = string.Join(Environment.NewLine, diagnostics);
+        diagnostics.ShouldContain(l => l.Contains($"Failed to pull image \"{Image}\"", StringComparison.Ordinal), all);
+        diagnostics.ShouldContain(l => l.Contains("Error: ErrImagePull", StringComparison.Ordinal), all);
+        diagnostics.ShouldContain(l => l.StartsWith("deployment odoo: 0/1 ready", StringComparison.Ordinal), all);
+        diagnostics.ShouldContain(l => l.StartsWith("log: none (HTTP 400: container \"odoo\"", StringComparison.Ordinal), all);
+        record.Probes.ShouldNotContain(p => p.Name == "odoo-http" && p.Status == ProbeStatus.Passed);
+        Api.Objects("namespaces").ShouldBeEmpty();
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Drill_OdooNeverReady_TimesOutWithItsReadinessEventsAndLogsInTheRecord()
+    {
+        await Scenario.BackupAsync();
+        await UseSandboxOdooAsync(OdooImage!);
+        Api.Kubelet.ScriptFor(OdooImage!, PodScript.NeverReady);
+        var options = OdooOptions(OdooImage!);
+
+        var drill = DrillHarness.RunAsync(Scenario, Provider(options), null, Token);
+        await Api.WhenWatched("pods", labelSelector: OdooManifests.PodSelector).WaitAsync(Token);
+        _time.Advance(options.ReadyTimeout + TimeSpan.FromSeconds(1));
+        var record = await drill;
+
+        record.Outcome.ShouldBe(DrillOutcome.Failed);
+        record.Error.ShouldNotBeNull().ShouldContain("the Odoo pod (image odoo:17.0) was not ready after 00:03:00 (Sandbox:Kubernetes:ReadyTimeout)");
+        var diagnostics = record.Sandbox.Diagnostics.ShouldNotBeNull();
+        var all = string.Join(Environment.NewLine, diagnostics);
+        diagnostics.ShouldContain(l => l.Contains("Readiness probe failed: HTTP probe failed with statuscode: 500", StringComparison.Ordinal), all);
+        diagnostics.ShouldContain("log: ERROR ? odoo.http: Exception during request handling.", all);
+        diagnostics.ShouldContain(l => l.StartsWith("pod odoo-", StringComparison.Ordinal) && l.Contains("phase Running", StringComparison.Ordinal), all);
+        Api.Objects("namespaces").ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Drill_CancelledWhileWaitingForOdoo_DeletesItsNamespace()
+    {
+        await Scenario.BackupAsync();
+        await UseSandboxOdooAsync(OdooImage!);
+        Api.Kubelet.ScriptFor(OdooImage!, PodScript.NeverReady);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Token);
+
+        var drill = DrillHarness.RunAsync(Scenario, Provider(OdooOptions(OdooImage!)), null, cancel.Token);
+        await Api.WhenWatched("pods", labelSelector: OdooManifests.PodSelector).WaitAsync(Token);
+        await cancel.CancelAsync();
+
+        await Should.ThrowAsync<OperationCanceledException>(() => drill);
+        ProductRequests.ShouldContain(r => r.Verb == "create" && r.Resource == "deployments");
+        Api.Objects("namespaces").ShouldBeEmpty();
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
     }
 
     [Fact]

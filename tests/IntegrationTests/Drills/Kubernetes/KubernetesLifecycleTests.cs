@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using BackupDr.DrillRunner.Sandboxes;
 using BackupDr.DrillRunner.Sandboxes.Kubernetes;
 using BackupDr.IntegrationTests.Backups;
@@ -17,7 +18,8 @@ namespace BackupDr.IntegrationTests.Drills.Kubernetes;
 /// The Kubernetes sandbox lifecycle, written once and run against the in-process fake API server
 /// (<see cref="FakeClusterDrillTests"/>) and, when <c>BACKUPDR_TEST_KUBECONFIG</c> names a kubeconfig, against a real
 /// cluster (<see cref="RealClusterDrillTests"/>): a drill passes end to end through the sandbox, a cancelled drill
-/// deletes its namespace, and the janitor deletes expired sandbox namespaces only.
+/// deletes its namespace, the janitor deletes expired sandbox namespaces only, and, given an Odoo image, the sandbox
+/// runs Odoo on the restored copy and the Odoo probes pass through the port-forward.
 /// </summary>
 public abstract class KubernetesLifecycleTests(PostgresFixture postgres) : IAsyncLifetime
 {
@@ -34,6 +36,15 @@ public abstract class KubernetesLifecycleTests(PostgresFixture postgres) : IAsyn
     protected abstract string InspectorKubeconfig { get; }
 
     protected abstract string PostgresImage { get; }
+
+    /// <summary>The Odoo image of the Odoo test, or null to skip it.</summary>
+    protected abstract string? OdooImage { get; }
+
+    /// <summary>
+    /// Readies the cluster to run <see cref="OdooImage"/> for <paramref name="database"/> (the fake serves a
+    /// <see cref="FakeOdooServer"/> as that image's pods; a real cluster pulls and runs the image). Disposed after the drill.
+    /// </summary>
+    protected virtual ValueTask<IAsyncDisposable?> ServeOdooAsync(string database) => ValueTask.FromResult<IAsyncDisposable?>(null);
 
     /// <summary>The sandbox's clock (timeouts, expiry annotations).</summary>
     protected abstract TimeProvider SandboxTime { get; }
@@ -67,6 +78,33 @@ public abstract class KubernetesLifecycleTests(PostgresFixture postgres) : IAsyn
         };
         return change is null ? options : change(options);
     }
+
+    /// <summary>
+    /// The scenario's configuration as a drill with a sandbox Odoo needs it to validate: Kubernetes sandboxes with
+    /// <paramref name="image"/> as the Odoo image, and the target's Drill:Odoo without a URL (the sandbox serves it).
+    /// </summary>
+    protected async Task UseSandboxOdooAsync(string image)
+    {
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(Scenario.ConfigPath, Token))!;
+        config["BackupDr"]!["Sandbox"] = new JsonObject
+        {
+            ["Kind"] = "Kubernetes",
+            ["WorkPath"] = Scenario.SandboxPath,
+            ["Kubernetes"] = new JsonObject
+            {
+                [nameof(Kubeconfig)] = Kubeconfig,
+                ["PostgresImages"] = new JsonObject { [PostgresFixture.Major.ToString(System.Globalization.CultureInfo.InvariantCulture)] = PostgresImage },
+                ["Odoo"] = new JsonObject { ["Image"] = image },
+            },
+        };
+        config["BackupDr"]!["Targets"]![0]!["Drill"] = new JsonObject
+        {
+            ["Odoo"] = new JsonObject { ["Login"] = FakeOdooServer.Login, ["Password"] = FakeOdooServer.Password },
+        };
+        await File.WriteAllTextAsync(Scenario.ConfigPath, config.ToJsonString(), Token);
+    }
+
+    protected KubernetesSandboxOptions OdooOptions(string image) => Options(o => o with { Odoo = new KubernetesOdooOptions { Image = image } });
 
     internal KubernetesSandboxProvider Provider(KubernetesSandboxOptions options) =>
         new(options, Scenario.SandboxPath, KubernetesConnection.Configuration(options), SandboxTime, NullLogger<KubernetesSandboxProvider>.Instance);
@@ -142,6 +180,78 @@ public abstract class KubernetesLifecycleTests(PostgresFixture postgres) : IAsyn
         pod.Spec.SecurityContext.RunAsNonRoot.ShouldBe(true);
         pod.Spec.AutomountServiceAccountToken.ShouldBe(false);
         pod.Spec.Containers[0].Image.ShouldBe(PostgresImage);
+
+        (await NamespaceExistsAsync(inspector, record.Sandbox.Id)).ShouldBeFalse("teardown waits until the namespace is gone");
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Drill_WithOdooImage_StartsOdooOnTheCopyAndItsProbesPassThroughThePortForward()
+    {
+        Assert.SkipWhen(OdooImage is null, "no Odoo image for this cluster (BACKUPDR_TEST_ODOO_IMAGE)");
+        var image = OdooImage!;
+        await Scenario.BackupAsync();
+        await UseSandboxOdooAsync(image);
+        await using var odoo = await ServeOdooAsync(Scenario.Source.Name);
+        using var inspector = Inspector();
+        V1Deployment? deployment = null;
+        IList<V1Service>? services = null;
+        V1ResourceQuota? quota = null;
+        IList<V1NetworkPolicy>? policies = null;
+        string? baseUrl = null;
+        var observer = new TestDrillObserver
+        {
+            OnSandboxReady = async (sandbox, database, ct) =>
+            {
+                await using (var connection = new NpgsqlConnection(sandbox.ConnectionString(database)))
+                {
+                    await connection.OpenAsync(ct);
+                    await using var command = new NpgsqlCommand("SELECT value FROM ir_config_parameter WHERE key = 'web.base.url'", connection);
+                    baseUrl = (string?)await command.ExecuteScalarAsync(ct);
+                }
+
+                deployment = await inspector.AppsV1.ReadNamespacedDeploymentAsync(OdooManifests.Name, sandbox.Id, cancellationToken: ct);
+                services = (await inspector.CoreV1.ListNamespacedServiceAsync(sandbox.Id, cancellationToken: ct)).Items;
+                quota = await inspector.CoreV1.ReadNamespacedResourceQuotaAsync("sandbox", sandbox.Id, cancellationToken: ct);
+                policies = (await inspector.NetworkingV1.ListNamespacedNetworkPolicyAsync(sandbox.Id, cancellationToken: ct)).Items;
+            },
+        };
+        var options = OdooOptions(image);
+
+        var record = await DrillHarness.RunAsync(Scenario, Provider(options), observer, Token);
+
+        record.Outcome.ShouldBe(DrillOutcome.Passed, string.Join("; ", record.Reasons) + " " + record.Error + " " + string.Join(" | ", record.Sandbox.Diagnostics ?? []));
+        var started = record.Phases.Single(p => p.Phase == DrillPhase.OdooStart);
+        started.Status.ShouldBe(PhaseStatus.Completed);
+        started.Detail!.ShouldContain($"{image} in pod {record.Sandbox.Id}/odoo-");
+        record.Probes.Single(p => p.Name == "odoo-http").Status.ShouldBe(ProbeStatus.Passed);
+        record.Probes.Single(p => p.Name == "odoo-xmlrpc").Status.ShouldBe(ProbeStatus.Passed);
+        record.Probes.Single(p => p.Name == "odoo-xmlrpc").Details!.ShouldContain($"on '{Scenario.Source.Name}'");
+        System.Text.Json.JsonSerializer.Serialize(record).ShouldNotContain(FakeOdooServer.Password);
+
+        baseUrl.ShouldBe($"http://odoo.{record.Sandbox.Id}.svc:8069", "links in the copy point at the sandbox's own Odoo Service");
+        var spec = deployment.ShouldNotBeNull().Spec;
+        spec.Replicas.ShouldBe(1);
+        spec.Strategy.Type.ShouldBe("Recreate");
+        var pod = spec.Template.Spec;
+        pod.SecurityContext.RunAsNonRoot.ShouldBe(true);
+        pod.AutomountServiceAccountToken.ShouldBe(false);
+        var container = pod.Containers.ShouldHaveSingleItem();
+        container.Image.ShouldBe(image);
+        container.SecurityContext.AllowPrivilegeEscalation.ShouldBe(false);
+        container.SecurityContext.ReadOnlyRootFilesystem.ShouldBe(true);
+        container.ReadinessProbe.HttpGet.Path.ShouldBe("/web/login");
+        container.Args.ShouldContain($"--database={Scenario.Source.Name}");
+        container.Args.ShouldContain("--max-cron-threads=0");
+        container.Env.Single(e => e.Name == "HOST").Value.ShouldBe("postgres");
+        container.Env.Single(e => e.Name == "USER").Value.ShouldBe("odoo");
+        container.Env.Single(e => e.Name == "PASSWORD").ValueFrom.SecretKeyRef.Key.ShouldBe(OdooManifests.PasswordKey);
+        container.Resources.Limits["memory"].ToInt64().ShouldBe(options.Odoo.MemoryBytes);
+        services.ShouldNotBeNull().Select(s => s.Metadata.Name).ShouldBe(["odoo", "postgres"], ignoreOrder: true);
+        services.ShouldAllBe(s => s.Spec.Type == "ClusterIP");
+        var tier = new TierSandboxOptions();
+        quota.ShouldNotBeNull().Spec.Hard["limits.memory"].ToInt64().ShouldBe(tier.MemoryBytes + options.Odoo.MemoryBytes);
+        policies.ShouldNotBeNull().Select(p => p.Metadata.Name).ShouldBe(["allow-dns", "allow-repository-egress", "allow-same-namespace", "default-deny"], ignoreOrder: true);
 
         (await NamespaceExistsAsync(inspector, record.Sandbox.Id)).ShouldBeFalse("teardown waits until the namespace is gone");
         DrillHarness.Leftovers(Scenario).ShouldBeEmpty();

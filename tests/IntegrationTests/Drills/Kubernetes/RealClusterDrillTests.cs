@@ -6,7 +6,10 @@ namespace BackupDr.IntegrationTests.Drills.Kubernetes;
 /// The lifecycle suite against a real cluster, opt-in: set <c>BACKUPDR_TEST_KUBECONFIG</c> to a kubeconfig whose user
 /// may do what <c>KubernetesSandboxPermissions.Required</c> lists (and create namespaces for the janitor test), and
 /// optionally <c>BACKUPDR_TEST_POSTGRES_IMAGE</c> (default <c>postgres:15</c>). Skipped without it, also under CI:
-/// no cluster exists on the build machine, so this suite is opt-in by design.
+/// no cluster exists on the build machine, so this suite is opt-in by design. The Odoo test runs only when
+/// <c>BACKUPDR_TEST_ODOO_IMAGE</c> names an image that serves the restored test database as Odoo would, with the drill
+/// user <see cref="FakeOdooServer.Login"/> / <see cref="FakeOdooServer.Password"/> (the test database is Odoo-shaped,
+/// not a database a stock Odoo image can load: see docs/architecture.md, Kubernetes sandboxes).
 /// </summary>
 public sealed class RealClusterDrillTests(PostgresFixture postgres) : KubernetesLifecycleTests(postgres)
 {
@@ -17,6 +20,8 @@ public sealed class RealClusterDrillTests(PostgresFixture postgres) : Kubernetes
     protected override string InspectorKubeconfig => Configured!;
 
     protected override string PostgresImage => Environment.GetEnvironmentVariable("BACKUPDR_TEST_POSTGRES_IMAGE") is { Length: > 0 } image ? image : "postgres:15";
+
+    protected override string? OdooImage => Environment.GetEnvironmentVariable("BACKUPDR_TEST_ODOO_IMAGE") is { Length: > 0 } image ? image : null;
 
     protected override TimeProvider SandboxTime => TimeProvider.System;
 

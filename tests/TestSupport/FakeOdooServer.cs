@@ -4,17 +4,18 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
 
-namespace BackupDr.DrillRunner.Tests.Probes;
+namespace BackupDr.TestSupport;
 
 /// <summary>
 /// A small in-process HTTP server that answers like Odoo 17's endpoints the drill probes use: <c>GET /web/login</c>,
 /// the JSON-RPC <c>/web/webclient/version_info</c>, and XML-RPC <c>/xmlrpc/2/common</c> (version, authenticate) and
 /// <c>/xmlrpc/2/object</c> (execute_kw res.partner search_read). There is no Odoo server on this machine; the
-/// answers are written by hand from Odoo's wire format, not produced by the client code under test.
+/// answers are written by hand from Odoo's wire format, not produced by the client code under test. The Kubernetes
+/// tests put it behind the fake cluster's port-forward as the sandbox's Odoo pod.
 /// </summary>
-internal sealed class FakeOdooServer : IAsyncDisposable
+public sealed class FakeOdooServer : IAsyncDisposable
 {
-    public const string Database = "acme";
+    public const string DefaultDatabase = "acme";
     public const string Login = "drill";
     public const string Password = "drill-api-key";
     public const int UserId = 7;
@@ -22,8 +23,10 @@ internal sealed class FakeOdooServer : IAsyncDisposable
     private readonly HttpListener _listener = new();
     private readonly Task _loop;
 
-    public FakeOdooServer(string serverVersion = "17.0", bool partners = true)
+    /// <param name="database">The only database that authenticates (Odoo started with <c>--database</c>).</param>
+    public FakeOdooServer(string serverVersion = "17.0", bool partners = true, string database = DefaultDatabase)
     {
+        Database = database;
         ServerVersion = serverVersion;
         HasPartners = partners;
         var port = FreePort();
@@ -34,6 +37,11 @@ internal sealed class FakeOdooServer : IAsyncDisposable
     }
 
     public string Url { get; }
+
+    /// <summary>The TCP port it listens on (127.0.0.1).</summary>
+    public int Port => new Uri(Url).Port;
+
+    public string Database { get; }
 
     public string ServerVersion { get; }
 
@@ -90,7 +98,7 @@ internal sealed class FakeOdooServer : IAsyncDisposable
         {
             "version" => Response($"<struct><member><name>server_version</name><value><string>{ServerVersion}</string></value></member>"
                 + "<member><name>protocol_version</name><value><int>1</int></value></member></struct>"),
-            "authenticate" when parameters is [Database, Login, Password, ..] => Response($"<int>{UserId}</int>"),
+            "authenticate" when parameters is [var database, Login, Password, ..] && database == Database => Response($"<int>{UserId}</int>"),
             "authenticate" => Response("<boolean>0</boolean>"),
             var other => Fault($"method '{other}' not found"),
         };
