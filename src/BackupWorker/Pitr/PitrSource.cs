@@ -5,6 +5,7 @@ using Npgsql;
 namespace BackupDr.BackupWorker.Pitr;
 
 /// <summary>The source's WAL position and the slot's, read together (the source's own clock).</summary>
+/// <param name="Current">The WAL insert position: every commit made so far lies below it, asynchronous ones included.</param>
 /// <param name="RestartLsn">What the slot retains from; for a physical slot, what the receiver has flushed. Null when the slot is missing.</param>
 internal sealed record SourcePosition(Lsn Current, DateTimeOffset At, uint Timeline, Lsn? RestartLsn, bool SlotActive)
 {
@@ -117,7 +118,7 @@ internal sealed class PitrSource : IAsyncDisposable
     {
         await using var command = new NpgsqlCommand(
             """
-            SELECT pg_current_wal_lsn()::text, clock_timestamp(), left(pg_walfile_name(pg_current_wal_lsn()), 8),
+            SELECT pg_current_wal_insert_lsn()::text, clock_timestamp(), left(pg_walfile_name(pg_current_wal_insert_lsn()), 8),
                    s.restart_lsn::text, coalesce(s.active, false)
             FROM (SELECT 1) AS one LEFT JOIN pg_replication_slots s ON s.slot_name = @slot
             """, _connection);

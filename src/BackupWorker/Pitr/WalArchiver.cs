@@ -191,8 +191,10 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
     private async Task FlushAsync(WalArchive archive, PitrSource source, string slot, CancellationToken cancellationToken)
     {
-        // Everything committed before `sample.At` lies below `sample.Current`; once the receiver has flushed that far
-        // (the slot's restart position follows its flushes), reading the spool after it sees all of it.
+        // Everything committed before `sample.At` lies below `sample.Current`, the insert position: not the write
+        // position, which an asynchronous commit can still be above (the heartbeat's own commit is one, since its
+        // transaction wrote nothing else; so is every commit on a source with synchronous_commit = off). Once the
+        // receiver has flushed that far (the slot's restart position follows its flushes), the spool holds all of it.
         var heartbeat = await source.HeartbeatAsync(cancellationToken);
         var sample = await source.ReadPositionAsync(slot, cancellationToken);
         var position = sample;
