@@ -23,7 +23,7 @@ internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, I
         ["hot_standby"] = "off",
     };
 
-    public string Kind => "local";
+    public string Kind => LocalSandbox.KindName;
 
     public string WorkPath { get; } = Path.GetFullPath(workPath);
 
@@ -84,7 +84,9 @@ internal sealed partial class LocalSandbox : ISandbox
         _logger = logger;
     }
 
-    public string Kind => "local";
+    public const string KindName = "local";
+
+    public string Kind => KindName;
 
     public string Placement => "on 127.0.0.1 and a unix socket";
 
