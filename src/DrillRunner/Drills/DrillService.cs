@@ -99,8 +99,6 @@ internal sealed partial class DrillService(
         Task<ProbeRun>? fingerprints = null;
         Task<ProbeRun>? attachments = null;
         using var stopProbes = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var restoreDone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var sideSessions = Task.CompletedTask;
         string? cleanupError = null;
         try
         {
@@ -136,12 +134,6 @@ internal sealed partial class DrillService(
                 dataContext = new ProbeContext(ready.ConnectionString(database), database, manifest, evidence, null,
                     "read by the probes of the copy", target);
                 await (observer?.DataRestoredAsync(ready, database, token) ?? Task.CompletedTask);
-                if (ready.Kind == LocalSandbox.KindName)
-                {
-                    // The probes' sessions run on this machine beside pg_restore's index builds: they take what it leaves.
-                    sideSessions = SideSessions.KeepInBackgroundAsync(dataContext.ConnectionString, time, logger, restoreDone.Token);
-                }
-
                 phases.Begin(DrillPhase.Probes);
                 dataProbes = runner.RunAsync(DrillProbes.OfTableData(), dataContext, probeEnded, stopProbes.Token);
                 fingerprints = runner.RunAsync(DrillProbes.BeforeNeutralization(), dataContext, probeEnded, stopProbes.Token);
@@ -168,8 +160,6 @@ internal sealed partial class DrillService(
                     sandbox.FilestorePath, Neutralize: true, odoo is { ServedBySandbox: false } ? odoo.Url : sandbox.OdooBaseUrl, StartDataProbesAsync),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
-            await restoreDone.CancelAsync();
-            await sideSessions;
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture,
                 $"{restored.Neutralization!.RowsChanged} rows changed in {restored.Neutralization.Steps.Count(s => s.NotApplicable is null)} steps"));
             if (restored.FilestoreSkipped is { } skipped)
@@ -228,8 +218,6 @@ internal sealed partial class DrillService(
         }
         finally
         {
-            await restoreDone.CancelAsync();
-            await sideSessions;
             Task?[] early = [dataProbes, fingerprints, attachments];
             if (early.Any(t => t is { IsCompleted: false }))
             {

@@ -70,23 +70,17 @@ internal sealed partial class FilestoreRestorer(TimeProvider time, ILogger<Files
         long bytes = 0;
         long packBytes = 0;
         var packProgress = new SynchronousProgress<long>(b => progress?.Report(new FilestoreRestoreProgress(Interlocked.Read(ref files), Interlocked.Add(ref packBytes, b))));
-
-        // The files are written on threads of their own at background CPU priority: beside pg_restore (a drill, the
-        // runbook's restore) the database keeps the cores and the files take what it leaves; alone, they run as fast.
-        using var scheduler = new BackgroundScheduler(options.Parallelism, "filestore restore");
-        var report = await Task.Factory.StartNew(
-            () => FilestoreVerifier.ForEachPackAsync(repository.Store, keys, index, options.Parallelism, async (file, content, token) =>
+        var report = await FilestoreVerifier.ForEachPackAsync(repository.Store, keys, index, options.Parallelism, async (file, content, token) =>
+        {
+            var problem = await WriteFileAsync(root, file, content, token);
+            if (problem is null)
             {
-                var problem = await WriteFileAsync(root, file, content, token);
-                if (problem is null)
-                {
-                    Interlocked.Increment(ref files);
-                    Interlocked.Add(ref bytes, file.SizeBytes);
-                }
+                Interlocked.Increment(ref files);
+                Interlocked.Add(ref bytes, file.SizeBytes);
+            }
 
-                return problem;
-            }, packProgress, cancellationToken, scheduler),
-            cancellationToken, TaskCreationOptions.DenyChildAttach, scheduler).Unwrap();
+            return problem;
+        }, packProgress, cancellationToken);
 
         var damaged = report.Packs.Where(p => p.Problem is not null).ToList();
         var elapsed = time.GetElapsedTime(started);
@@ -130,15 +124,14 @@ internal sealed partial class FilestoreRestorer(TimeProvider time, ILogger<Files
         try
         {
             string? problem;
-            // Written synchronously, on the calling (background) thread: an asynchronous write would run its system
-            // call on the thread pool at normal priority.
-            await using (var output = new SynchronousWrites(new FileStream(temporary, new FileStreamOptions
+            await using (var output = new FileStream(temporary, new FileStreamOptions
             {
                 Mode = FileMode.CreateNew,
                 Access = FileAccess.Write,
                 PreallocationSize = file.SizeBytes,
+                Options = FileOptions.Asynchronous,
                 BufferSize = 0,
-            })))
+            }))
             {
                 problem = await PackReader.CopyCheckedAsync(file, content, output, cancellationToken);
             }
@@ -169,29 +162,4 @@ internal sealed partial class FilestoreRestorer(TimeProvider time, ILogger<Files
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Filestore of {Target}/{BackupId}: {Files} files ({Bytes} bytes) restored, {Failed} not restored, in {Seconds:F1} s")]
     private static partial void LogDone(ILogger logger, string target, string backupId, long files, long bytes, int failed, double seconds);
-}
-
-/// <summary>Writes through to <paramref name="inner"/> synchronously, also when asked asynchronously: the system call runs on the caller's thread.</summary>
-internal sealed class SynchronousWrites(Stream inner) : Repository.Integrity.SequentialWriteStream
-{
-    public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
-
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        inner.Write(buffer.Span);
-        return ValueTask.CompletedTask;
-    }
-
-    public override void Flush() => inner.Flush();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
 }

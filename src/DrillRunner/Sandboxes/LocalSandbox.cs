@@ -23,7 +23,7 @@ internal sealed class LocalSandboxProvider(string workPath, TimeProvider time, I
         ["hot_standby"] = "off",
     };
 
-    public string Kind => LocalSandbox.KindName;
+    public string Kind => "local";
 
     public string WorkPath { get; } = Path.GetFullPath(workPath);
 
@@ -84,9 +84,7 @@ internal sealed partial class LocalSandbox : ISandbox
         _logger = logger;
     }
 
-    public const string KindName = "local";
-
-    public string Kind => KindName;
+    public string Kind => "local";
 
     public string Placement => "on 127.0.0.1 and a unix socket";
 

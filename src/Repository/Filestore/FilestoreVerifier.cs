@@ -32,7 +32,6 @@ internal static class FilestoreVerifier
     /// <paramref name="parallelism"/> packs at a time. The handler returns a problem or null. A pack that is missing or
     /// damaged is reported once, with every file it still owed.
     /// </summary>
-    /// <param name="scheduler">Where the packs are read and handled (their awaits continue there); null: the thread pool.</param>
     public static async Task<FilestoreVerifyReport> ForEachPackAsync(
         IObjectStore store,
         FilestoreKeys keys,
@@ -40,8 +39,7 @@ internal static class FilestoreVerifier
         int parallelism,
         Func<IndexedFile, Stream, CancellationToken, Task<string?>> handle,
         IProgress<long>? packBytes,
-        CancellationToken cancellationToken,
-        TaskScheduler? scheduler = null)
+        CancellationToken cancellationToken)
     {
         var packs = index.Packs.ToDictionary(p => p.Id, StringComparer.Ordinal);
         var damage = new ConcurrentQueue<FileDamage>();
@@ -55,7 +53,7 @@ internal static class FilestoreVerifier
             }
         }
 
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken, TaskScheduler = scheduler ?? TaskScheduler.Default };
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(groups.Where(g => packs.ContainsKey(g.Key)), parallel, async (group, token) =>
         {
             var pack = packs[group.Key];
