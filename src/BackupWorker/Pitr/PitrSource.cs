@@ -62,6 +62,46 @@ internal sealed class PitrSource : IAsyncDisposable
     }
 
     /// <summary>
+    /// Drops the slot when it points at WAL the source no longer has (<c>wal_status</c> 'lost'): streaming through it
+    /// could never resume. It happens after a failover: the receiver asks the promoted standby for WAL it had already
+    /// recycled, and the physical slot takes the position the receiver reports. A receiver that just ended is waited
+    /// for (bounded) to let go of the slot. Returns true when it dropped the slot (the caller creates it again).
+    /// </summary>
+    public async Task<bool> DropLostSlotAsync(string slot, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            await using (var command = new NpgsqlCommand("SELECT wal_status, active FROM pg_replication_slots WHERE slot_name = @slot", _connection))
+            {
+                command.Parameters.AddWithValue("slot", slot);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                if (!await reader.ReadAsync(cancellationToken) || reader.IsDBNull(0) || reader.GetString(0) != "lost")
+                {
+                    return false;
+                }
+
+                if (reader.GetBoolean(1) && time.GetElapsedTime(started) > TimeSpan.FromSeconds(30))
+                {
+                    throw new InvalidOperationException(
+                        $"the replication slot {slot} points at WAL the source no longer has, and a receiver still holds it after 30 s; stop that receiver (pg_stat_replication) so the slot can be created again");
+                }
+
+                if (!reader.GetBoolean(1))
+                {
+                    await reader.DisposeAsync();
+                    await using var drop = new NpgsqlCommand("SELECT pg_drop_replication_slot(@slot)", _connection);
+                    drop.Parameters.AddWithValue("slot", slot);
+                    await drop.ExecuteNonQueryAsync(cancellationToken);
+                    return true;
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// Creates the physical slot when it is missing, reserving WAL at once (so nothing written after this call can be
     /// recycled before it is archived). Returns true when it created the slot.
     /// </summary>

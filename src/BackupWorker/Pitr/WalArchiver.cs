@@ -67,6 +67,11 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
         _coveredUntil = previous?.CoveredUntil;
         _archivedLsn = previous?.ArchivedLsn is { } archivedLsn ? Lsn.Parse(archivedLsn) : null;
         _slotRecreated = previous?.SlotRecreated;
+        if (await source.DropLostSlotAsync(slot, time, cancellationToken))
+        {
+            LogLostSlotDropped(logger, target.Name, slot);
+        }
+
         if (await source.EnsureSlotAsync(slot, cancellationToken))
         {
             if (listing.Objects.Count == 0)
@@ -304,6 +309,9 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
 
     [LoggerMessage(Level = LogLevel.Information, Message = "PITR {Target}: created the physical replication slot {Slot} (it reserves WAL from now on)")]
     private static partial void LogSlotCreated(ILogger logger, string target, string slot);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PITR {Target}: dropped the replication slot {Slot}: it pointed at WAL the source no longer has (a receiver asked a promoted standby for recycled WAL); it is created again at the source's current position")]
+    private static partial void LogLostSlotDropped(ILogger logger, string target, string slot);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "PITR {Target}: {Note}")]
     private static partial void LogSlotRecreated(ILogger logger, string target, string note);

@@ -189,6 +189,11 @@ internal sealed class PitrScenario : IAsyncDisposable
         {
             // The normal end of a cancelled archiver.
         }
+        catch (Exception e)
+        {
+            // An archiver that failed on its own while the test ran: its log says what it saw.
+            throw new InvalidOperationException($"the archiver failed: {e.Message}\nits log:\n{string.Join('\n', ArchiverLog)}", e);
+        }
 
         _archiverStop.Dispose();
         _archiver = null;
