@@ -353,21 +353,28 @@ internal sealed class PitrScenario : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await StopArchiverAsync();
-        foreach (var restored in _restored)
+        try
         {
-            await restored.DestroyAsync(CancellationToken.None, immediate: true);
+            // A failure the archiver had surfaces here, after the servers below are gone.
+            await StopArchiverAsync();
         }
-
-        foreach (var standby in _standbys)
+        finally
         {
-            await standby.DestroyAsync(CancellationToken.None, immediate: true);
-        }
+            foreach (var restored in _restored)
+            {
+                await restored.DestroyAsync(CancellationToken.None, immediate: true);
+            }
 
-        await Source.DestroyAsync(CancellationToken.None, immediate: true);
-        if (Directory.Exists(Folder))
-        {
-            Directory.Delete(Folder, recursive: true);
+            foreach (var standby in _standbys)
+            {
+                await standby.DestroyAsync(CancellationToken.None, immediate: true);
+            }
+
+            await Source.DestroyAsync(CancellationToken.None, immediate: true);
+            if (Directory.Exists(Folder))
+            {
+                Directory.Delete(Folder, recursive: true);
+            }
         }
     }
 
