@@ -72,29 +72,34 @@ internal sealed class PitrSource : IAsyncDisposable
         var started = time.GetTimestamp();
         while (true)
         {
+            string? walStatus;
+            bool active;
             await using (var command = new NpgsqlCommand("SELECT wal_status, active FROM pg_replication_slots WHERE slot_name = @slot", _connection))
             {
                 command.Parameters.AddWithValue("slot", slot);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-                if (!await reader.ReadAsync(cancellationToken) || reader.IsDBNull(0) || reader.GetString(0) != "lost")
-                {
-                    return false;
-                }
+                var found = await reader.ReadAsync(cancellationToken);
+                walStatus = found && !reader.IsDBNull(0) ? reader.GetString(0) : null;
+                active = found && reader.GetBoolean(1);
+            }
 
-                if (reader.GetBoolean(1) && time.GetElapsedTime(started) > TimeSpan.FromSeconds(30))
-                {
-                    throw new InvalidOperationException(
-                        $"the replication slot {slot} points at WAL the source no longer has, and a receiver still holds it after 30 s; stop that receiver (pg_stat_replication) so the slot can be created again");
-                }
+            if (walStatus != "lost")
+            {
+                return false;
+            }
 
-                if (!reader.GetBoolean(1))
-                {
-                    await reader.DisposeAsync();
-                    await using var drop = new NpgsqlCommand("SELECT pg_drop_replication_slot(@slot)", _connection);
-                    drop.Parameters.AddWithValue("slot", slot);
-                    await drop.ExecuteNonQueryAsync(cancellationToken);
-                    return true;
-                }
+            if (!active)
+            {
+                await using var drop = new NpgsqlCommand("SELECT pg_drop_replication_slot(@slot)", _connection);
+                drop.Parameters.AddWithValue("slot", slot);
+                await drop.ExecuteNonQueryAsync(cancellationToken);
+                return true;
+            }
+
+            if (time.GetElapsedTime(started) > TimeSpan.FromSeconds(30))
+            {
+                throw new InvalidOperationException(
+                    $"the replication slot {slot} points at WAL the source no longer has, and a receiver still holds it after 30 s; stop that receiver (pg_stat_replication) so the slot can be created again");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);

@@ -384,7 +384,7 @@ internal sealed partial class PostgresCluster : IAsyncDisposable
             {
                 RunAsUser = _state.OsUser,
                 ThrowOnFailure = false,
-                Environment = _options.Environment,
+                Environment = ServerEnvironment,
             },
             cancellationToken);
 
@@ -397,9 +397,13 @@ internal sealed partial class PostgresCluster : IAsyncDisposable
             {
                 RunAsUser = _state.OsUser,
                 ThrowOnFailure = throwOnFailure,
-                Environment = new Dictionary<string, string?>(_options.Environment) { ["PGDATA"] = null, ["PGPORT"] = null, ["PGHOST"] = null },
+                Environment = ServerEnvironment,
             },
             cancellationToken);
+
+    /// <summary>The environment of the tools run on the cluster, and so of the server pg_ctl starts (and its restore_command).</summary>
+    private Dictionary<string, string?> ServerEnvironment =>
+        new(_options.Environment) { ["PGDATA"] = null, ["PGPORT"] = null, ["PGHOST"] = null };
 
     private async Task ChownAsync(CancellationToken cancellationToken, params string[] paths)
     {
