@@ -36,8 +36,8 @@ internal interface IDrillObserver
     void ProbeEnded(ProbeRecord probe);
 
     /// <summary>
-    /// Every table's data is in the sandbox (indexes may still be building, nothing is neutralized yet); the probes of
-    /// table data start when this returns.
+    /// The database is restored in the sandbox (pg_restore has ended, nothing is neutralized yet; the filestore may still
+    /// be restoring); the probes of table data start when this returns.
     /// </summary>
     Task DataRestoredAsync(ISandbox sandbox, string database, CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -124,8 +124,8 @@ internal sealed partial class DrillService(
                 return ready.ConnectionString(database);
             }, DownloadWhileStarting: true);
 
-            // The probes of table data start as soon as pg_restore has committed every table's rows, beside its index
-            // builds and the filestore restore; the others once the copy is whole and neutralized.
+            // The database restores alone: pg_restore -j has every core, as the runbook's would. Then the filestore
+            // restores beside the probes of table data; the other probes run once the copy is whole and neutralized.
             var runner = new ProbeRunner(time);
             Action<ProbeRecord>? probeEnded = observer is null ? null : observer.ProbeEnded;
             ProbeContext? dataContext = null;
@@ -157,7 +157,8 @@ internal sealed partial class DrillService(
             var restored = await pipeline.RunAsync(
                 repository,
                 new RestoreRequest(manifest, into, new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
-                    sandbox.FilestorePath, Neutralize: true, odoo is { ServedBySandbox: false } ? odoo.Url : sandbox.OdooBaseUrl, StartDataProbesAsync),
+                    sandbox.FilestorePath, Neutralize: true, odoo is { ServedBySandbox: false } ? odoo.Url : sandbox.OdooBaseUrl,
+                    DatabaseRestored: StartDataProbesAsync, FilestoreAfterDatabase: true),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture,

@@ -7,7 +7,7 @@ namespace BackupDr.DrillRunner.Probes;
 
 /// <summary>
 /// Every table's row count and content fingerprint (COPY rows, hashed as the backup hashed its dump stream), the Odoo
-/// version and the installed modules equal what the backup recorded. A drill runs it as soon as the tables' data is in,
+/// version and the installed modules equal what the backup recorded. A drill runs it once the database is restored,
 /// before neutralization changes settings tables on purpose, so every table is read as restored.
 /// </summary>
 internal sealed class FingerprintsProbe : IProbe
@@ -21,8 +21,7 @@ internal sealed class FingerprintsProbe : IProbe
         var live = context.Evidence.Tables.OrderByDescending(t => t.Rows).ToList();
 
         // Two psql sessions share the tables, largest first, each to the lighter side, each table in a transaction of
-        // its own (nothing else writes to the copy; pg_restore may still be adding primary keys, which must not wait
-        // for a long snapshot): the largest table (journal items) sets the pace.
+        // its own (nothing else writes to the copy): the largest table (journal items) sets the pace.
         List<DumpedTable> first = [], second = [];
         long firstRows = 0, secondRows = 0;
         foreach (var table in live)

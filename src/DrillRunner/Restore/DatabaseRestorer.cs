@@ -37,29 +37,19 @@ internal enum RestorePhase
 }
 
 /// <summary>
-/// Moments of a database restore that other work can start from (the filestore once the target is accepted, probes of
-/// table data once it is in). Each completes once; both are cancelled when the restore fails before them.
+/// The moment of a database restore that other work can start from: the filestore, once the target is accepted.
+/// Completes once; cancelled when the restore fails before it.
 /// </summary>
 internal sealed class RestoreSignals
 {
     private readonly TaskCompletionSource _targetReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _dataLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The target passed its guards (never the source, empty unless forced) and is ready to be written.</summary>
     public Task TargetReady => _targetReady.Task;
 
-    /// <summary>Every table's data is committed; indexes and constraints may still be building.</summary>
-    public Task DataLoaded => _dataLoaded.Task;
-
     internal void SetTargetReady() => _targetReady.TrySetResult();
 
-    internal void SetDataLoaded() => _dataLoaded.TrySetResult();
-
-    internal void Abandon()
-    {
-        _targetReady.TrySetCanceled();
-        _dataLoaded.TrySetCanceled();
-    }
+    internal void Abandon() => _targetReady.TrySetCanceled();
 }
 
 /// <summary>
@@ -176,7 +166,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
             }
 
             progress?.Report(new RestoreProgress(RestorePhase.Restore, 0, 0));
-            await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, signals is null ? null : signals.SetDataLoaded, cancellationToken);
+            await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, cancellationToken);
             EndPhase(RestorePhase.Restore);
             progress?.Report(new RestoreProgress(RestorePhase.Restore, database.PlainSizeBytes, database.PlainSizeBytes));
 

@@ -17,15 +17,22 @@ internal interface IFilestoreRestore
 /// <param name="FilestoreInto">The folder for the filestore; null restores the database only.</param>
 /// <param name="Neutralize">Neutralize the restored database (always for drills; <c>--neutralize</c> for restores).</param>
 /// <param name="BaseUrl">Where links in a neutralized copy point (the sandbox's Odoo), or null for a marked dead URL.</param>
-/// <param name="DataLoaded">
-/// Called once every table's data is in, while indexes, constraints and the filestore may still be restoring (a drill
-/// starts its probes of table data here), with the filestore restore (null result: none restored). Awaited before
-/// neutralization: it should start its work and return, or finish what must see the copy as restored.
+/// <param name="DatabaseRestored">
+/// Called once the database is restored (pg_restore has ended, the evidence is checked when asked), before
+/// neutralization, with the filestore restore (null result: none restored). A drill starts its probes of table data
+/// here. Awaited before neutralization: it should start its work and return, or finish what must see the copy as
+/// restored.
+/// </param>
+/// <param name="FilestoreAfterDatabase">
+/// Restore the filestore once the database is restored (a drill: its database-restore phase is pg_restore alone, with
+/// every core, as the runbook's would be measured) rather than beside it as soon as the database target is accepted
+/// (the runbook: on a host with spare cores or a slow link to the repository, the files come in meanwhile).
 /// </param>
 internal sealed record RestoreRequest(
     BackupManifest Manifest, RestoreInto Into, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
     string? BaseUrl = null,
-    Func<Task<FilestoreRestoreResult?>, CancellationToken, Task>? DataLoaded = null);
+    Func<Task<FilestoreRestoreResult?>, CancellationToken, Task>? DatabaseRestored = null,
+    bool FilestoreAfterDatabase = false);
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
 internal sealed record SkippedStep(string Reason);
@@ -40,9 +47,9 @@ internal sealed record RestorePipelineResult(
 
 /// <summary>
 /// The one restore path, shared by <c>backupdr restore</c> (the incident runbook) and drills, so a drill measures the
-/// code an engineer will run: database (download, verify, decrypt, <c>pg_restore -j</c>, optional evidence check) and,
-/// once the database target is accepted, the filestore beside it when the backup has one; then neutralization when
-/// asked. A backup that references a filestore this build cannot restore fails loudly rather than passing as a
+/// code an engineer will run: database (download, verify, decrypt, <c>pg_restore -j</c>, optional evidence check) and
+/// the filestore when the backup has one (beside the database once its target is accepted, or after it); then
+/// neutralization when asked. A backup that references a filestore this build cannot restore fails loudly rather than passing as a
 /// database-only restore. When one of the two restores fails, the other is stopped and the first failure reported.
 /// </summary>
 internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreRestore? filestore, TimeProvider time)
@@ -84,8 +91,8 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
         var restoring = database.RestoreAsync(repository, request.Manifest, request.Into, request.Database, progress, signals, stop.Token);
         var filestoreElapsed = TimeSpan.Zero;
         var files = step is null ? Task.FromResult<FilestoreRestoreResult?>(null) : RestoreFilestoreAsync();
-        var dataLoaded = request.DataLoaded is { } notify ? NotifyAsync() : Task.CompletedTask;
-        await FirstFailureAsync([restoring, files, dataLoaded], stop, cancellationToken);
+        var databaseRestored = request.DatabaseRestored is { } notify ? NotifyAsync() : Task.CompletedTask;
+        await FirstFailureAsync([restoring, files, databaseRestored], stop, cancellationToken);
         var restored = await restoring;
 
         var clock = time.GetTimestamp();
@@ -100,7 +107,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
 
         async Task<FilestoreRestoreResult?> RestoreFilestoreAsync()
         {
-            await signals.TargetReady.WaitAsync(stop.Token);
+            await (request.FilestoreAfterDatabase ? AfterDatabaseAsync() : signals.TargetReady.WaitAsync(stop.Token));
             var started = time.GetTimestamp();
             progress?.Report(new RestoreProgress(RestorePhase.Filestore, 0, 0));
             try
@@ -118,8 +125,19 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
 
         async Task NotifyAsync()
         {
-            await signals.DataLoaded.WaitAsync(stop.Token);
+            await AfterDatabaseAsync();
             await notify(files, stop.Token);
+        }
+
+        // Work that follows the database: cancelled, not failed, when the database restore failed (that failure is the
+        // one reported, and must not be taken for a failure of the step that waited for it).
+        async Task AfterDatabaseAsync()
+        {
+            await ((Task)restoring).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!restoring.IsCompletedSuccessfully)
+            {
+                throw new OperationCanceledException(stop.Token);
+            }
         }
     }
 

@@ -18,6 +18,9 @@ internal sealed class TestDrillObserver : IDrillObserver
 {
     public List<DrillPhase> Started { get; } = [];
 
+    /// <summary>"start Phase" and "end Phase", in the order they were reported (phases overlap, from several threads).</summary>
+    public List<string> Events { get; } = [];
+
     public Action<DrillPhase>? OnPhaseStarted { get; init; }
 
     public Func<ISandbox, string, CancellationToken, Task>? OnDataRestored { get; init; }
@@ -26,12 +29,21 @@ internal sealed class TestDrillObserver : IDrillObserver
 
     public void PhaseStarted(DrillPhase phase)
     {
+        lock (Events)
+        {
+            Events.Add($"start {phase}");
+        }
+
         Started.Add(phase);
         OnPhaseStarted?.Invoke(phase);
     }
 
     public void PhaseEnded(DrillPhaseRecord phase)
     {
+        lock (Events)
+        {
+            Events.Add($"end {phase.Phase}");
+        }
     }
 
     public void ProbeEnded(ProbeRecord probe)

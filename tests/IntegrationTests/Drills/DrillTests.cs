@@ -96,6 +96,35 @@ public sealed class DrillTests(PostgresFixture postgres) : DrillScenarioTests(po
     }
 
     [Fact]
+    public async Task Drill_DatabaseRestoresAlone_FilestoreAndProbesStartOncePgRestoreHasEnded()
+    {
+        await Scenario.BackupAsync();
+        const string Constraints = "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public'";
+        long constraintsWhenDataRestored = -1;
+        long restoreSessionsWhenDataRestored = -1;
+        var observer = new TestDrillObserver
+        {
+            OnDataRestored = async (sandbox, database, ct) =>
+            {
+                constraintsWhenDataRestored = await ScalarAsync<long>(sandbox.ConnectionString(database), Constraints);
+                restoreSessionsWhenDataRestored = await ScalarAsync<long>(sandbox.ConnectionString(database),
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_restore'");
+            },
+        };
+
+        var record = await DrillHarness.RunAsync(Scenario, observer, Token);
+
+        record.Outcome.ShouldBe(DrillOutcome.Passed, string.Join("; ", record.Reasons));
+        var events = observer.Events;
+        events.IndexOf("end DatabaseRestore").ShouldBeGreaterThan(-1, string.Join(", ", events));
+        events.IndexOf("start FilestoreRestore").ShouldBeGreaterThan(events.IndexOf("end DatabaseRestore"), string.Join(", ", events));
+        events.IndexOf("start Probes").ShouldBeGreaterThan(events.IndexOf("end DatabaseRestore"), string.Join(", ", events));
+        restoreSessionsWhenDataRestored.ShouldBe(0, "pg_restore has ended before the probes of table data start");
+        constraintsWhenDataRestored.ShouldBe(await ScalarAsync<long>(Scenario.Source.ConnectionString, Constraints),
+            "every primary and foreign key is in place when the probes start");
+    }
+
+    [Fact]
     public async Task Drill_UnbalancedPostedMove_FailsLedgerButNotFingerprints()
     {
         await ExecuteAsync(Scenario.Source.ConnectionString, """
