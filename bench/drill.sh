@@ -10,8 +10,9 @@
 # a `pg_dump -Fc` file of the same database, and for each peer run a fresh cluster made with the settings of a local
 # sandbox (PostgresCluster: data checksums, C.UTF-8, wal_level=minimal, archive_mode=off, shared_buffers=128MB).
 # Timed, RUNS times each, alternating, each after bench/quiet-gate.sh: the peer (createdb + pg_restore -j2, wall) and
-# the drill (wall of the whole command; the phases from its drill record). Medians are compared.
-# Writes bench/results/drill-<date>[-TAG].md and .json.
+# the drill (wall of the whole command; the phases from its drill record). Medians are compared. As root with cgroup v1,
+# the CPU seconds of every process of each run too (the servers included). Writes bench/results/drill-<date>[-TAG].md
+# and .json (bench/drill-report.py, which can rewrite them from a kept WORK).
 #
 # Env: SCALE (200000)  RUNS (3)  TAG  BENCH_PGPORT (55432)  PEER_PORT (55452)  BACKUPDR_REV (HEAD)
 #      BUILD_CACHE (/var/tmp/backupdr-bench-build)  WORK (/var/tmp/backupdr-drill-bench-work)  KEEP_WORK (0)
@@ -46,6 +47,16 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u "$OSUSER" -- "$@"); else "$@"; fi; }
 server_running() { [ -d "$1" ] && as_pg "$PGBIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
 now() { date +%s.%N; }
+# CPU seconds of this script and every process it starts (the servers and pg_restore of the peer, backupdr and its
+# sandbox server), from a cgroup v1 cpuacct group the script moves itself into; "-" where that is not available.
+CPUACCT=/sys/fs/cgroup/cpuacct/backupdr-drill-bench-$$
+if [ "$(id -u)" -eq 0 ] && [ -d /sys/fs/cgroup/cpuacct ] && mkdir -p "$CPUACCT" 2>/dev/null && echo $$ >"$CPUACCT/tasks" 2>/dev/null; then
+  cpu_ns() { cat "$CPUACCT/cpuacct.usage"; }
+else
+  CPUACCT=
+  cpu_ns() { echo -; }
+fi
+cpu_s() { if [ "$1" = - ] || [ "$2" = - ]; then echo -; else python3 -c "print(f'{($2 - $1) / 1e9:.2f}')"; fi; }
 quiet() { QUIET_BUSY=$QUIET_BUSY QUIET_MAX=$QUIET_MAX bash "$ROOT/bench/quiet-gate.sh" "$WORK/load.txt"; }
 
 for tool in jq python3; do command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install $tool)" >&2; exit 1; }; done
@@ -58,6 +69,7 @@ cleanup() {
   server_running "$WORK/peer/pgdata" && as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m immediate >/dev/null 2>&1
   [ "$STOP_MAIN" = 1 ] && "$SHARED/stop-fixture.sh" "$DIR" >/dev/null 2>&1
   if [ "$KEEP_WORK" != 1 ]; then rm -rf "$WORK"; else log "kept $WORK"; fi
+  if [ -n "$CPUACCT" ]; then echo $$ >/sys/fs/cgroup/cpuacct/tasks; rmdir "$CPUACCT" 2>/dev/null; fi
   exit $rc
 }
 trap cleanup EXIT INT TERM
@@ -131,89 +143,23 @@ for run in $(seq "$RUNS"); do
   fresh_cluster
   quiet
   log "run $run/$RUNS: peer createdb + pg_restore -j2 (load $(cut -d' ' -f1-3 /proc/loadavg))"
-  t0=$(now)
+  c0=$(cpu_ns); t0=$(now)
   "$PGBIN/createdb" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -T template0 -E UTF8 "$DB"
   "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
-  t1=$(now)
-  echo "$run $(python3 -c "print(f'{$t1 - $t0:.3f}')")" >>"$WORK/peer.tsv"
+  t1=$(now); c1=$(cpu_ns)
+  echo "$run $(python3 -c "print(f'{$t1 - $t0:.3f}')") $(cpu_s "$c0" "$c1")" >>"$WORK/peer.tsv"
   as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m fast >/dev/null
 
   quiet
   log "run $run/$RUNS: backupdr drill (load $(cut -d' ' -f1-3 /proc/loadavg))"
-  t0=$(now)
+  c0=$(cpu_ns); t0=$(now)
   backupdr drill --target bench --config "$WORK/config.json" --json >"$WORK/records/$run.json" 2>"$WORK/logs/drill-$run.log" \
     || { log "drill run $run did not pass:"; jq -r '.outcome, .reasons[]' "$WORK/records/$run.json" >&2; exit 1; }
-  t1=$(now)
+  t1=$(now); c1=$(cpu_ns)
   echo "$(python3 -c "print(f'{$t1 - $t0:.3f}')")" >"$WORK/records/$run.wall"
+  cpu_s "$c0" "$c1" >"$WORK/records/$run.cpu"
 done
 
 # ------------------------------------------------------------------ report
-python3 - "$WORK" "$OUTBASE" "$REV" "$SCALE" "$DB_BYTES" "$DUMP_BYTES" "$RUNS" <<'PY'
-import json, os, platform, statistics, subprocess, sys
-work, outbase, rev, scale, db_bytes, dump_bytes, runs = sys.argv[1:8]
-runs = int(runs)
-peer = [float(l.split()[1]) for l in open(f"{work}/peer.tsv")]
-records = [json.load(open(f"{work}/records/{r}.json")) for r in range(1, runs + 1)]
-walls = [float(open(f"{work}/records/{r}.wall").read()) for r in range(1, runs + 1)]
-loads = [l.strip() for l in open(f"{work}/load.txt")]
-phase_names = ["Provision", "Download", "DatabaseRestore", "FilestoreRestore", "Neutralize", "Probes"]
-phases = {p: [next(x["seconds"] for x in rec["phases"] if x["phase"] == p) for rec in records] for p in phase_names}
-starts = {p: [next(x.get("startedAtSeconds") for x in rec["phases"] if x["phase"] == p) for rec in records] for p in phase_names}
-probes = {}
-for rec in records:
-    for p in rec["probes"]:
-        probes.setdefault(p["name"], []).append(p["seconds"])
-rto = [rec["rto"]["achievedSeconds"] for rec in records]
-med = statistics.median
-peer_m, restore_m, wall_m = med(peer), med(phases["DatabaseRestore"]), med(walls)
-r_restore, r_wall = restore_m / peer_m, wall_m / peer_m
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-mem = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))) // 1024 // 1024
-machine = f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, {platform.platform()}"
-date = subprocess.check_output(["date", "-u", "+%Y-%m-%d %H:%M UTC"], text=True).strip()
-result = {
-    "date": date, "machine": machine, "commit": rev, "scale": int(scale), "databaseBytes": int(db_bytes), "dumpFileBytes": int(dump_bytes),
-    "runs": runs, "peerSeconds": peer, "drillWallSeconds": walls, "phaseSeconds": phases, "phaseStartSeconds": starts, "probeSeconds": probes, "rtoSeconds": rto,
-    "outcomes": [rec["outcome"] for rec in records], "load": loads,
-    "medians": {"peer": peer_m, "databaseRestore": restore_m, "drillWall": wall_m, "rto": med(rto)},
-    "ratios": {"databaseRestoreVsPeer": round(r_restore, 3), "drillVsPeer": round(r_wall, 3)},
-    "targets": {"databaseRestoreVsPeer": 1.10, "drillVsPeer": 1.5},
-    "pass": {"databaseRestoreVsPeer": r_restore <= 1.10, "drillVsPeer": r_wall <= 1.5},
-}
-json.dump(result, open(outbase + ".json", "w"), indent=2)
-ok = lambda b: "PASS" if b else "FAIL"
-fmt = lambda xs: ", ".join(f"{x:.2f}" for x in xs)
-lines = [
-    f"# Drill benchmark, {date}", "",
-    f"- Machine: {machine}; the machine is shared with other sessions (load before each timed run below).",
-    f"- Commit {rev} (Release build from git archive); fixture SCALE={scale}: database {int(db_bytes)/2**20:.1f} MiB, "
-    f"pg_dump -Fc file {int(dump_bytes)/2**20:.1f} MiB; {runs} runs each, alternating, medians compared.",
-    "- Peer: `createdb` + `pg_restore -j2 --exit-on-error --no-owner --no-privileges` from a local dump file into a fresh cluster "
-    "with the sandbox's settings (cluster creation untimed).",
-    "- Drill: `backupdr drill --target bench --json` end to end (wall of the whole command: start-up, janitor, provision with initdb, "
-    "download + verify + decrypt, pg_restore -j2, the filestore restore beside it, neutralize, probes, teardown, record). "
-    "The backup holds the fixture's filestore (10,000 files, 1.1 GiB): the drill restores and checks it too, the peer does not. "
-    "Phases overlap: the filestore restores while pg_restore runs, and the probes of table data (fingerprints, ledger, recency) "
-    "start once every table's rows are in, while pg_restore still builds indexes; each phase's seconds are its own.", "",
-    "| measure | median s | runs (s) |", "| --- | ---: | --- |",
-    f"| peer: pg_restore -j2 from a local file | {peer_m:.2f} | {fmt(peer)} |",
-    f"| drill: whole command | {wall_m:.2f} | {fmt(walls)} |",
-    f"| drill: achieved RTO (start until critical probes passed) | {med(rto):.2f} | {fmt(rto)} |",
-]
-lines += [f"| drill phase: {p} (starts at {med(starts[p]):.2f} s) | {med(v):.2f} | {fmt(v)} |" if all(x is not None for x in starts[p])
-          else f"| drill phase: {p} | {med(v):.2f} | {fmt(v)} |" for p, v in phases.items()]
-lines += [f"| probe: {n} | {med(v):.2f} | {fmt(v)} |" for n, v in probes.items()]
-lines += ["", "| target | ratio | limit | result |", "| --- | ---: | ---: | --- |",
-          f"| database-restore phase / peer | {r_restore:.3f} | 1.10 | {ok(r_restore <= 1.10)} |",
-          f"| whole drill / peer | {r_wall:.3f} | 1.50 | {ok(r_wall <= 1.5)} |", "",
-          "Load before each timed run (load1 load5 load15, CPU busy % over 1 s, seconds waited by quiet-gate):", ""]
-lines += [f"- {l}" for l in loads]
-lines += ["", "Per run (pairs run back to back):", "", "| run | peer s | DB restore s | DB restore / peer | drill wall s | drill / peer |",
-          "| --- | ---: | ---: | ---: | ---: | ---: |"]
-lines += [f"| {i + 1} | {p:.2f} | {d:.2f} | {d / p:.3f} | {w:.2f} | {w / p:.3f} |"
-          for i, (p, d, w) in enumerate(zip(peer, phases["DatabaseRestore"], walls))]
-lines += ["", f"Outcomes: {', '.join(rec['outcome'] for rec in records)}."]
-open(outbase + ".md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+python3 "$ROOT/bench/drill-report.py" "$WORK" "$OUTBASE" "$REV" "$SCALE" "$DB_BYTES" "$DUMP_BYTES" "$RUNS"
 log "results: $OUTBASE.md and .json"
