@@ -50,7 +50,8 @@ internal sealed class CompositeSandboxJanitor(IReadOnlyList<ISandboxJanitor> jan
 /// Removes local sandbox folders (for Kubernetes sandboxes: the worker's staging and filestore folders) left behind by a process that crashed or was killed (its server may still run: pg_ctl
 /// starts it detached). A sandbox is left alone while its owner process lives on this host; a sandbox of another
 /// host (a shared work path) is never touched. <c>backupdr drill</c> sweeps at start; the worker service schedules
-/// <see cref="SweepAsync"/> too. Safe to run concurrently with drills.
+/// <see cref="SweepAsync"/> too. Safe to run concurrently with drills. A sandbox it cannot remove is reported as stuck
+/// for the target its owner file names (the worker's sandbox cleanup alert), and retried on the next sweep.
 /// </summary>
 internal sealed partial class SandboxJanitor(string workPath, TimeProvider time, ILogger<SandboxJanitor> logger) : ISandboxJanitor
 {
@@ -60,6 +61,7 @@ internal sealed partial class SandboxJanitor(string workPath, TimeProvider time,
     public async Task<JanitorReport> SweepAsync(CancellationToken cancellationToken)
     {
         List<string> removed = [], inUse = [], failed = [];
+        List<StuckSandbox> stuck = [];
         var root = Path.GetFullPath(workPath);
         if (!Directory.Exists(root))
         {
@@ -88,11 +90,16 @@ internal sealed partial class SandboxJanitor(string workPath, TimeProvider time,
                 // Loop boundary: one sandbox that cannot be removed (permissions, a wedged server) must not stop the sweep;
                 // it is reported, logged and retried on the next sweep.
                 failed.Add($"{id}: {e.Message}");
+                if (owner is not null)
+                {
+                    stuck.Add(new StuckSandbox(id, owner.Target, $"sandbox {id} ({folder}) could not be removed: {e.Message}"));
+                }
+
                 LogRemoveFailed(logger, e, id);
             }
         }
 
-        return new JanitorReport(removed, inUse, failed);
+        return new JanitorReport(removed, inUse, failed) { Stuck = stuck };
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Removed sandbox {SandboxId} left by drill {DrillId} (process {ProcessId} is gone)")]

@@ -4,7 +4,7 @@ namespace BackupDr.Reporting.Alerts;
 
 /// <summary>
 /// What one complete janitor sweep saw: the problems of sandboxes that will not go away, by the target they belong
-/// to, and the ids of every sandbox namespace still present (deleting or not).
+/// to, and the ids of every sandbox still present (a namespace deleting or not, a local folder).
 /// </summary>
 internal sealed record SandboxSweepState(IReadOnlyDictionary<string, IReadOnlyList<string>> StuckByTarget, IReadOnlySet<string> Present);
 
@@ -17,8 +17,8 @@ internal static class StuckSandboxRule
 {
     /// <summary>
     /// Replaces each target's sandbox cleanup verdict with one that fires when either witness says so (details from
-    /// both). A drill's cleanup error about a Kubernetes namespace the sweep no longer sees is over (the namespace went
-    /// after all). With no sweep known yet (<paramref name="sweep"/> null), a clear verdict is dropped (it cannot vouch
+    /// both). A drill's cleanup error about a sandbox (a Kubernetes namespace, a local folder) the sweep no longer sees is
+    /// over (it went after all). With no sweep known yet (<paramref name="sweep"/> null), a clear verdict is dropped (it cannot vouch
     /// for the cluster) and firing ones stand.
     /// </summary>
     public static IReadOnlyList<RuleVerdict> Merge(
@@ -41,9 +41,12 @@ internal static class StuckSandboxRule
                 continue;
             }
 
-            if (fromDrill is { Firing: true } && state.LatestDrill?.Sandbox is { Kind: "kubernetes" } sandbox && !sweep.Present.Contains(sandbox.Id))
+            if (fromDrill is { Firing: true } && state.LatestDrill?.Sandbox is { } sandbox && !sweep.Present.Contains(sandbox.Id))
             {
-                fromDrill = AlertRules.SandboxCleanup(target, null, now) with { Summary = $"Sandbox namespace {sandbox.Id} is gone." };
+                fromDrill = AlertRules.SandboxCleanup(target, null, now) with
+                {
+                    Summary = sandbox.Kind == "kubernetes" ? $"Sandbox namespace {sandbox.Id} is gone." : $"Sandbox {sandbox.Id} is gone.",
+                };
             }
 
             var problems = sweep.StuckByTarget.TryGetValue(target.Name, out var found) ? found : [];

@@ -109,6 +109,30 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : DrillScena
     }
 
     [Fact]
+    public async Task Sweep_SandboxThatCannotBeRemoved_IsReportedStuckForItsTargetAndKept()
+    {
+        var provider = new LocalSandboxProvider(Scenario.SandboxPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
+        var crashed = await provider.ProvisionAsync(new SandboxRequest("20261123T120000000Z-wedged", "acme-prod", PostgresFixture.Major), Token);
+        var crashedFolder = Path.Combine(Scenario.SandboxPath, crashed.Id);
+        var owner = SandboxOwner.Read(crashedFolder)!;
+        await (owner with { ProcessId = DeadProcessId() }).WriteAsync(crashedFolder, Token);
+        // A server whose state the janitor cannot read: it cannot know what to stop, so it must not delete the folder.
+        Directory.CreateDirectory(Path.Combine(crashedFolder, "pg"));
+        await File.WriteAllTextAsync(Path.Combine(crashedFolder, "pg", PostgresCluster.StateFileName), "{ not json", Token);
+
+        var report = await new SandboxJanitor(Scenario.SandboxPath, TimeProvider.System, NullLogger<SandboxJanitor>.Instance).SweepAsync(Token);
+
+        report.Removed.ShouldBeEmpty();
+        report.Failed.ShouldHaveSingleItem().ShouldStartWith(crashed.Id);
+        var stuck = report.Stuck.ShouldHaveSingleItem();
+        stuck.SandboxId.ShouldBe(crashed.Id);
+        stuck.Target.ShouldBe("acme-prod");
+        stuck.Problem.ShouldContain(crashedFolder);
+        Directory.Exists(crashedFolder).ShouldBeTrue();
+        Directory.Delete(crashedFolder, recursive: true);
+    }
+
+    [Fact]
     public async Task Drill_CorruptBackup_IsRecordedAsFailedAndTearsDown()
     {
         var backupId = await Scenario.BackupAsync();

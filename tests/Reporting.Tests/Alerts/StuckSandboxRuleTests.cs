@@ -46,6 +46,19 @@ public sealed class StuckSandboxRuleTests
     }
 
     [Fact]
+    public void Merge_LocalDrillCleanupErrorButSweepNoLongerSeesTheFolder_Clear()
+    {
+        var state = State(cleanupError: "sandbox sbx-20261123T120000000Z-abcdef: could not stop its server", kind: "local", id: "sbx-20261123T120000000Z-abcdef");
+
+        Cleanup(StuckSandboxRule.Merge(Evaluate(state), [state], Sweep(stuck: [], present: ["sbx-20261123T120000000Z-abcdef"]), Now))
+            .ShouldHaveSingleItem().Firing.ShouldBeTrue("the folder is still there");
+        var cleanup = Cleanup(StuckSandboxRule.Merge(Evaluate(state), [state], Sweep(stuck: [], present: []), Now)).ShouldHaveSingleItem();
+
+        cleanup.Firing.ShouldBeFalse();
+        cleanup.Summary.ShouldBe("Sandbox sbx-20261123T120000000Z-abcdef is gone.");
+    }
+
+    [Fact]
     public void Merge_DrillCleanupErrorAndNamespaceStillDeleting_StillFires()
     {
         var state = State(cleanupError: $"namespace {Namespace} is still Terminating 00:03:00 after its deletion");
@@ -71,10 +84,11 @@ public sealed class StuckSandboxRuleTests
         Cleanup(StuckSandboxRule.Merge(Evaluate(state), [state], Sweep(stuck: [], present: []), Now)).ShouldHaveSingleItem().Firing.ShouldBeFalse();
     }
 
-    private static TargetState State(string? cleanupError) => new(AlertRulesTests.Target, null, AlertRulesTests.Drill(DrillOutcome.Passed, true, true) with
-    {
-        Sandbox = new SandboxRecord("kubernetes", Namespace, "15.18") { CleanupError = cleanupError },
-    });
+    private static TargetState State(string? cleanupError, string kind = "kubernetes", string id = Namespace) =>
+        new(AlertRulesTests.Target, null, AlertRulesTests.Drill(DrillOutcome.Passed, true, true) with
+        {
+            Sandbox = new SandboxRecord(kind, id, "15.18") { CleanupError = cleanupError },
+        });
 
     private static IReadOnlyList<RuleVerdict> Evaluate(TargetState state) =>
         AlertRules.Evaluate(new Dictionary<string, Repository.Configuration.TierOptions> { ["gold"] = new() { Retention = new() } }, [state], Now, TimeSpan.FromMinutes(5), Now);
