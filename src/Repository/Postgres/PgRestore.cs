@@ -21,11 +21,10 @@ internal static class PgRestore
     {
         var pgRestore = PostgresInstallation.Locate(major).FindTool("pg_restore");
         var environment = PostgresToolEnvironment.From(connectionString);
-        jobs = Math.Max(1, jobs);
-        List<string> arguments =
+        string[] arguments =
         [
             "--format=custom",
-            "--jobs=" + jobs.ToString(CultureInfo.InvariantCulture),
+            "--jobs=" + Math.Max(1, jobs).ToString(CultureInfo.InvariantCulture),
             "--exit-on-error",
             "--no-owner",
             "--no-privileges",
