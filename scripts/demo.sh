@@ -78,7 +78,10 @@ step "backup of demo-prod (database + filestore)"
 backupdr backup --target demo-prod --config "$data/backupdr.json"
 
 step "a second backup: the filestore is incremental, nothing changed, so no file is read or uploaded"
-backup_id=$(backupdr backup --target demo-prod --config "$data/backupdr.json" | tee /dev/stderr | head -n 1)
+# Captured, then printed: `tee /dev/stderr` would reopen (and truncate) a log file the demo's output is redirected to.
+second_backup=$(backupdr backup --target demo-prod --config "$data/backupdr.json")
+printf '%s\n' "$second_backup"
+backup_id=$(head -n 1 <<<"$second_backup")
 
 step "verify $backup_id (reads every object and every pack, checks SHA-256, authentication and each file's SHA-1)"
 backupdr verify --target demo-prod --backup "$backup_id" --config "$data/backupdr.json"
