@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
@@ -13,15 +12,12 @@ namespace BackupDr.TestSupport;
 /// answers are written by hand from Odoo's wire format, not produced by the client code under test. The Kubernetes
 /// tests put it behind the fake cluster's port-forward as the sandbox's Odoo pod.
 /// </summary>
-public sealed class FakeOdooServer : IAsyncDisposable
+public sealed class FakeOdooServer : LoopbackHttpServer
 {
     public const string DefaultDatabase = "acme";
     public const string Login = "drill";
     public const string Password = "drill-api-key";
     public const int UserId = 7;
-
-    private readonly HttpListener _listener = new();
-    private readonly Task _loop;
 
     /// <param name="database">The only database that authenticates (Odoo started with <c>--database</c>).</param>
     public FakeOdooServer(string serverVersion = "17.0", bool partners = true, string database = DefaultDatabase)
@@ -29,17 +25,10 @@ public sealed class FakeOdooServer : IAsyncDisposable
         Database = database;
         ServerVersion = serverVersion;
         HasPartners = partners;
-        var port = FreePort();
-        Url = $"http://127.0.0.1:{port}";
-        _listener.Prefixes.Add(Url + "/");
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
+        Start();
     }
 
-    public string Url { get; }
-
-    /// <summary>The TCP port it listens on (127.0.0.1).</summary>
-    public int Port => new Uri(Url).Port;
+    public string Url => BaseUrl;
 
     public string Database { get; }
 
@@ -50,45 +39,32 @@ public sealed class FakeOdooServer : IAsyncDisposable
     /// <summary>Every request body received, to check what the client sent (and never logged).</summary>
     public List<string> Requests { get; } = [];
 
-    private async Task ServeAsync()
+    protected override async Task HandleAsync(HttpListenerContext context)
     {
-        while (_listener.IsListening)
+        using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync();
+        lock (Requests)
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return; // stopped
-            }
-
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var body = await reader.ReadToEndAsync();
-            lock (Requests)
-            {
-                Requests.Add(body);
-            }
-
-            var (status, type, answer) = (context.Request.HttpMethod, context.Request.Url!.AbsolutePath) switch
-            {
-                ("GET", "/web/login") => (200, "text/html", "<html><body><form class=\"oe_login_form\"></form></body></html>"),
-                ("POST", "/web/webclient/version_info") => (200, "application/json", new JsonObject
-                {
-                    ["jsonrpc"] = "2.0", ["id"] = JsonNode.Parse(body)?["id"]?.DeepClone(),
-                    ["result"] = new JsonObject { ["server_version"] = ServerVersion, ["server_serie"] = ServerVersion, ["protocol_version"] = 1 },
-                }.ToJsonString()),
-                ("POST", "/xmlrpc/2/common") => (200, "text/xml", Common(XDocument.Parse(body))),
-                ("POST", "/xmlrpc/2/object") => (200, "text/xml", Object(XDocument.Parse(body))),
-                _ => (404, "text/html", "<html>404: Not Found</html>"),
-            };
-            context.Response.StatusCode = status;
-            context.Response.ContentType = type;
-            var bytes = Encoding.UTF8.GetBytes(answer);
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
+            Requests.Add(body);
         }
+
+        var (status, type, answer) = (context.Request.HttpMethod, context.Request.Url!.AbsolutePath) switch
+        {
+            ("GET", "/web/login") => (200, "text/html", "<html><body><form class=\"oe_login_form\"></form></body></html>"),
+            ("POST", "/web/webclient/version_info") => (200, "application/json", new JsonObject
+            {
+                ["jsonrpc"] = "2.0", ["id"] = JsonNode.Parse(body)?["id"]?.DeepClone(),
+                ["result"] = new JsonObject { ["server_version"] = ServerVersion, ["server_serie"] = ServerVersion, ["protocol_version"] = 1 },
+            }.ToJsonString()),
+            ("POST", "/xmlrpc/2/common") => (200, "text/xml", Common(XDocument.Parse(body))),
+            ("POST", "/xmlrpc/2/object") => (200, "text/xml", Object(XDocument.Parse(body))),
+            _ => (404, "text/html", "<html>404: Not Found</html>"),
+        };
+        context.Response.StatusCode = status;
+        context.Response.ContentType = type;
+        var bytes = Encoding.UTF8.GetBytes(answer);
+        await context.Response.OutputStream.WriteAsync(bytes);
+        context.Response.Close();
     }
 
     private string Common(XDocument call)
@@ -134,18 +110,4 @@ public sealed class FakeOdooServer : IAsyncDisposable
     private static string Fault(string message) =>
         "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n<value><int>1</int></value>\n</member>\n"
         + $"<member>\n<name>faultString</name>\n<value><string>{message}</string></value>\n</member>\n</struct></value>\n</fault>\n</methodResponse>\n";
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        await _loop;
-    }
 }
