@@ -24,10 +24,8 @@ internal static class OdooManifests
     /// <summary>The Service in front of the PostgreSQL pod: Odoo's HOST.</summary>
     public const string PostgresServiceName = "postgres";
 
-    public const string NameLabel = "app.kubernetes.io/name";
-
     /// <summary>What selects the Odoo pods (the Deployment's selector and the readiness watch).</summary>
-    public static string PodSelector => NameLabel + "=" + Name;
+    public static string PodSelector => SandboxManifests.NameLabel + "=" + Name;
 
     /// <summary>Where Odoo answers inside the namespace (the copy's <c>web.base.url</c>).</summary>
     public static string InternalUrl(string ns, KubernetesOdooOptions odoo) =>
@@ -47,18 +45,8 @@ internal static class OdooManifests
     /// </summary>
     public static V1Deployment Deployment(string ns, string database, KubernetesOdooOptions odoo, KubernetesSandboxOptions options, string drillId)
     {
-        var labels = new Dictionary<string, string>
-        {
-            [NameLabel] = Name,
-            [SandboxNamespace.ManagedByLabel] = SandboxNamespace.ManagedByValue,
-            [SandboxNamespace.DrillIdLabel] = SandboxNamespace.LabelValue(drillId, 63),
-        };
-        var resources = new Dictionary<string, ResourceQuantity>
-        {
-            ["cpu"] = SandboxManifests.Millicores(odoo.CpuMillicores),
-            ["memory"] = SandboxManifests.Bytes(odoo.MemoryBytes),
-            ["ephemeral-storage"] = SandboxManifests.Bytes(odoo.StorageBytes),
-        };
+        var labels = SandboxManifests.PodLabels(Name, drillId);
+        var resources = SandboxManifests.Resources(odoo.CpuMillicores, odoo.MemoryBytes, odoo.StorageBytes);
         var port = odoo.Port.ToString(CultureInfo.InvariantCulture);
         var metadata = SandboxManifests.Meta(ns, Name);
         metadata.Labels = new Dictionary<string, string>(labels);
@@ -70,7 +58,7 @@ internal static class OdooManifests
                 Replicas = 1,
                 RevisionHistoryLimit = 0,
                 Strategy = new V1DeploymentStrategy { Type = "Recreate" },
-                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [NameLabel] = Name } },
+                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [SandboxManifests.NameLabel] = Name } },
                 Template = new V1PodTemplateSpec
                 {
                     Metadata = new V1ObjectMeta { Labels = labels },
@@ -78,15 +66,8 @@ internal static class OdooManifests
                     {
                         AutomountServiceAccountToken = false,
                         EnableServiceLinks = false,
-                        ImagePullSecrets = options.ImagePullSecrets.Select(s => new V1LocalObjectReference { Name = s }).ToList(),
-                        SecurityContext = new V1PodSecurityContext
-                        {
-                            RunAsNonRoot = true,
-                            RunAsUser = odoo.RunAsUser,
-                            RunAsGroup = odoo.RunAsUser,
-                            FsGroup = odoo.RunAsUser,
-                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                        },
+                        ImagePullSecrets = SandboxManifests.ImagePullSecrets(options),
+                        SecurityContext = SandboxManifests.PodSecurity(odoo.RunAsUser),
                         Containers =
                         [
                             new V1Container
@@ -125,13 +106,7 @@ internal static class OdooManifests
                                     TimeoutSeconds = 5,
                                     FailureThreshold = 3,
                                 },
-                                SecurityContext = new V1SecurityContext
-                                {
-                                    AllowPrivilegeEscalation = false,
-                                    ReadOnlyRootFilesystem = true,
-                                    RunAsNonRoot = true,
-                                    Capabilities = new V1Capabilities { Drop = ["ALL"] },
-                                },
+                                SecurityContext = SandboxManifests.ContainerSecurity(),
                                 VolumeMounts =
                                 [
                                     new V1VolumeMount { Name = "data", MountPath = "/var/lib/odoo" },
@@ -156,7 +131,7 @@ internal static class OdooManifests
         Spec = new V1ServiceSpec
         {
             Type = "ClusterIP",
-            Selector = new Dictionary<string, string> { [NameLabel] = selects },
+            Selector = new Dictionary<string, string> { [SandboxManifests.NameLabel] = selects },
             Ports = [new V1ServicePort { Name = name == Name ? "http" : "postgres", Port = port, TargetPort = port, Protocol = "TCP" }],
         },
     };

@@ -17,6 +17,9 @@ internal static class SandboxManifests
     public const int PostgresPort = 5432;
     public const string Superuser = "postgres";
 
+    /// <summary>The label that names a sandbox pod (selected by its Service and by readiness watches).</summary>
+    public const string NameLabel = "app.kubernetes.io/name";
+
     /// <summary>
     /// Server settings on the command line (<c>-c name=value</c>): as the local sandbox, a restored copy can neither
     /// archive WAL into a production repository nor act as, or follow, a replica.
@@ -139,7 +142,7 @@ internal static class SandboxManifests
     {
         var defaults = new Dictionary<string, ResourceQuantity>
         {
-            ["cpu"] = Cpu(limits),
+            ["cpu"] = Millicores(limits.CpuMillicores),
             ["memory"] = Bytes(limits.MemoryBytes),
             ["ephemeral-storage"] = Bytes(limits.StorageBytes),
         };
@@ -179,12 +182,7 @@ internal static class SandboxManifests
     /// </summary>
     public static V1Pod PostgresPod(string ns, string image, TierSandboxOptions limits, KubernetesSandboxOptions options, string drillId)
     {
-        var resources = new Dictionary<string, ResourceQuantity>
-        {
-            ["cpu"] = Cpu(limits),
-            ["memory"] = Bytes(limits.MemoryBytes),
-            ["ephemeral-storage"] = Bytes(limits.StorageBytes),
-        };
+        var resources = Resources(limits.CpuMillicores, limits.MemoryBytes, limits.StorageBytes);
         var arguments = new List<string>();
         foreach (var (name, value) in IsolationSettings)
         {
@@ -198,27 +196,15 @@ internal static class SandboxManifests
             {
                 Name = PodName,
                 NamespaceProperty = ns,
-                Labels = new Dictionary<string, string>
-                {
-                    ["app.kubernetes.io/name"] = "postgres",
-                    [SandboxNamespace.ManagedByLabel] = SandboxNamespace.ManagedByValue,
-                    [SandboxNamespace.DrillIdLabel] = SandboxNamespace.LabelValue(drillId, 63),
-                },
+                Labels = PodLabels("postgres", drillId),
             },
             Spec = new V1PodSpec
             {
                 RestartPolicy = "Never",
                 AutomountServiceAccountToken = false,
                 EnableServiceLinks = false,
-                ImagePullSecrets = options.ImagePullSecrets.Select(s => new V1LocalObjectReference { Name = s }).ToList(),
-                SecurityContext = new V1PodSecurityContext
-                {
-                    RunAsNonRoot = true,
-                    RunAsUser = options.RunAsUser,
-                    RunAsGroup = options.RunAsUser,
-                    FsGroup = options.RunAsUser,
-                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                },
+                ImagePullSecrets = ImagePullSecrets(options),
+                SecurityContext = PodSecurity(options.RunAsUser),
                 Containers =
                 [
                     new V1Container
@@ -245,13 +231,7 @@ internal static class SandboxManifests
                             PeriodSeconds = 2,
                             FailureThreshold = 3,
                         },
-                        SecurityContext = new V1SecurityContext
-                        {
-                            AllowPrivilegeEscalation = false,
-                            ReadOnlyRootFilesystem = true,
-                            RunAsNonRoot = true,
-                            Capabilities = new V1Capabilities { Drop = ["ALL"] },
-                        },
+                        SecurityContext = ContainerSecurity(),
                         VolumeMounts =
                         [
                             new V1VolumeMount { Name = "data", MountPath = "/var/lib/postgresql/data" },
@@ -284,7 +264,43 @@ internal static class SandboxManifests
         Labels = new Dictionary<string, string> { [SandboxNamespace.ManagedByLabel] = SandboxNamespace.ManagedByValue },
     };
 
-    private static ResourceQuantity Cpu(TierSandboxOptions limits) => Millicores(limits.CpuMillicores);
+    /// <summary>A sandbox pod's labels: its name (what Services and watches select), the manager and the drill.</summary>
+    internal static Dictionary<string, string> PodLabels(string name, string drillId) => new()
+    {
+        [NameLabel] = name,
+        [SandboxNamespace.ManagedByLabel] = SandboxNamespace.ManagedByValue,
+        [SandboxNamespace.DrillIdLabel] = SandboxNamespace.LabelValue(drillId, 63),
+    };
+
+    /// <summary>Requests equal to limits (the quota requires both), so the pod's share is fixed.</summary>
+    internal static Dictionary<string, ResourceQuantity> Resources(int cpuMillicores, long memoryBytes, long storageBytes) => new()
+    {
+        ["cpu"] = Millicores(cpuMillicores),
+        ["memory"] = Bytes(memoryBytes),
+        ["ephemeral-storage"] = Bytes(storageBytes),
+    };
+
+    internal static List<V1LocalObjectReference> ImagePullSecrets(KubernetesSandboxOptions options) =>
+        options.ImagePullSecrets.Select(s => new V1LocalObjectReference { Name = s }).ToList();
+
+    /// <summary>Every sandbox pod: non-root as <paramref name="runAsUser"/> (its group too, and the volumes'), the runtime's seccomp profile.</summary>
+    internal static V1PodSecurityContext PodSecurity(long runAsUser) => new()
+    {
+        RunAsNonRoot = true,
+        RunAsUser = runAsUser,
+        RunAsGroup = runAsUser,
+        FsGroup = runAsUser,
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
+
+    /// <summary>Every sandbox container: no privilege escalation, a read-only root, no capabilities.</summary>
+    internal static V1SecurityContext ContainerSecurity() => new()
+    {
+        AllowPrivilegeEscalation = false,
+        ReadOnlyRootFilesystem = true,
+        RunAsNonRoot = true,
+        Capabilities = new V1Capabilities { Drop = ["ALL"] },
+    };
 
     internal static ResourceQuantity Millicores(int millicores) => new(millicores.ToString(CultureInfo.InvariantCulture) + "m");
 
