@@ -128,7 +128,7 @@ internal static class DatabaseEvidence
     internal static string Qualified(string table)
     {
         var dot = table.IndexOf('.', StringComparison.Ordinal);
-        return QuoteIdentifier(table[..dot]) + "." + QuoteIdentifier(table[(dot + 1)..]);
+        return SqlIdentifier.Quote(table[..dot]) + "." + SqlIdentifier.Quote(table[(dot + 1)..]);
     }
 
     private static async Task<IReadOnlyList<LedgerTotal>> ReadLedgerAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -178,7 +178,7 @@ internal static class DatabaseEvidence
     private static async Task<bool> TableExistsAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("SELECT to_regclass(@name) IS NOT NULL", connection);
-        command.Parameters.AddWithValue("name", "public." + QuoteIdentifier(table));
+        command.Parameters.AddWithValue("name", "public." + SqlIdentifier.Quote(table));
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -188,5 +188,4 @@ internal static class DatabaseEvidence
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

@@ -62,7 +62,7 @@ internal static class RestoreTarget
                 $"database '{database}' is not empty ({objects} tables, views or sequences); restore into a new or empty database, or pass --force to drop and recreate it.");
         }
 
-        await ExecuteAsync(admin, $"DROP DATABASE {Quote(database)} WITH (FORCE)", cancellationToken);
+        await ExecuteAsync(admin, $"DROP DATABASE {SqlIdentifier.Quote(database)} WITH (FORCE)", cancellationToken);
         await CreateAsync(admin, database, cancellationToken);
         return new PreparedRestoreTarget(target.ConnectionString, database, serverMajor, Created: true, Replaced: true);
     }
@@ -73,7 +73,7 @@ internal static class RestoreTarget
         var maintenance = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Database = "postgres" };
         await using var admin = new NpgsqlConnection(maintenance.ConnectionString);
         await admin.OpenAsync(cancellationToken);
-        await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {Quote(target.Database)} WITH (FORCE)", cancellationToken);
+        await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {SqlIdentifier.Quote(target.Database)} WITH (FORCE)", cancellationToken);
     }
 
     private static async Task<long> CountUserObjectsAsync(string connectionString, CancellationToken cancellationToken)
@@ -89,7 +89,7 @@ internal static class RestoreTarget
     }
 
     private static Task CreateAsync(NpgsqlConnection admin, string database, CancellationToken cancellationToken) =>
-        ExecuteAsync(admin, $"CREATE DATABASE {Quote(database)} TEMPLATE template0 ENCODING 'UTF8'", cancellationToken);
+        ExecuteAsync(admin, $"CREATE DATABASE {SqlIdentifier.Quote(database)} TEMPLATE template0 ENCODING 'UTF8'", cancellationToken);
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
@@ -109,5 +109,4 @@ internal static class RestoreTarget
         return value is DBNull or null ? default! : (T)value;
     }
 
-    private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

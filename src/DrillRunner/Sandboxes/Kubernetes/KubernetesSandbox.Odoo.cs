@@ -1,4 +1,5 @@
 using System.Globalization;
+using BackupDr.Repository.Postgres;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -75,7 +76,7 @@ internal sealed partial class KubernetesSandbox
     {
         var builder = new NpgsqlConnectionStringBuilder(ConnectionStringFor(database)) { Pooling = false };
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
-        var role = Quote(OdooManifests.DatabaseRole);
+        var role = SqlIdentifier.Quote(OdooManifests.DatabaseRole);
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -85,7 +86,7 @@ internal sealed partial class KubernetesSandbox
                 {
                     // CREATE ROLE takes no parameters; the password is generated base64url text, quoted all the same.
                     new NpgsqlBatchCommand($"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{_odooPassword.Replace("'", "''", StringComparison.Ordinal)}'"),
-                    new NpgsqlBatchCommand($"ALTER DATABASE {Quote(database)} OWNER TO {role}"),
+                    new NpgsqlBatchCommand($"ALTER DATABASE {SqlIdentifier.Quote(database)} OWNER TO {role}"),
                     new NpgsqlBatchCommand($"GRANT ALL ON SCHEMA public TO {role}"),
                     new NpgsqlBatchCommand($"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"),
                     new NpgsqlBatchCommand($"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"),
@@ -98,8 +99,6 @@ internal sealed partial class KubernetesSandbox
             throw new SandboxException($"namespace {Id}: the database role for Odoo could not be made: {Mask(e.Message)}", e);
         }
     }
-
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>The Deployment's replica counts and conditions (e.g. ReplicaFailure: exceeded quota), for the record.</summary>
     private async Task CaptureDeploymentAsync()
