@@ -62,28 +62,33 @@ internal sealed class PitrSource : IAsyncDisposable
     }
 
     /// <summary>
-    /// Drops the slot when it points at WAL the source no longer has (<c>wal_status</c> 'lost'): streaming through it
-    /// could never resume. It happens after a failover: the receiver asks the promoted standby for WAL it had already
-    /// recycled, and the physical slot takes the position the receiver reports. A receiver that just ended is waited
-    /// for (bounded) to let go of the slot. Returns true when it dropped the slot (the caller creates it again).
+    /// Drops the slot when it points at WAL the source no longer has (<c>wal_status</c> 'lost', or a restart position
+    /// below <paramref name="removedBefore"/>, where the source told the receiver its WAL is removed): streaming through
+    /// it could never resume. It happens after a failover: the receiver asks the promoted standby for WAL it had already
+    /// recycled, or never had under that timeline's name, and the physical slot takes the position the receiver reports.
+    /// A receiver that just ended is waited for (bounded) to let go of the slot. Returns true when it dropped the slot
+    /// (the caller creates it again).
     /// </summary>
-    public async Task<bool> DropLostSlotAsync(string slot, TimeProvider time, CancellationToken cancellationToken)
+    public async Task<bool> DropLostSlotAsync(string slot, Lsn? removedBefore, TimeProvider time, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         while (true)
         {
             string? walStatus;
             bool active;
-            await using (var command = new NpgsqlCommand("SELECT wal_status, active FROM pg_replication_slots WHERE slot_name = @slot", _connection))
+            Lsn? restart;
+            await using (var command = new NpgsqlCommand(
+                "SELECT wal_status, active, restart_lsn::text FROM pg_replication_slots WHERE slot_name = @slot", _connection))
             {
                 command.Parameters.AddWithValue("slot", slot);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 var found = await reader.ReadAsync(cancellationToken);
                 walStatus = found && !reader.IsDBNull(0) ? reader.GetString(0) : null;
                 active = found && reader.GetBoolean(1);
+                restart = found && !reader.IsDBNull(2) ? Lsn.Parse(reader.GetString(2)) : null;
             }
 
-            if (walStatus != "lost")
+            if (walStatus != "lost" && !(restart < removedBefore))
             {
                 return false;
             }

@@ -35,6 +35,14 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
     private Lsn? _archivedLsn;
     private PitrSlotRecreation? _slotRecreated;
 
+    /// <summary>
+    /// Set by a run whose receiver was told the WAL it asked for is removed: every segment before this position is gone
+    /// from the source. The next run drops a slot that points below it. The physical slot takes whatever position the
+    /// receiver reports, so after a failover it can be dragged back to WAL the new primary never had under that name,
+    /// which its <c>wal_status</c> does not always call 'lost'.
+    /// </summary>
+    private Lsn? _removedBefore;
+
     public string SpoolDirectory => Path.Combine(spoolRoot, target.Name);
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires (then returns by throwing <see cref="OperationCanceledException"/>) or something fails.</summary>
@@ -67,7 +75,9 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
         _coveredUntil = previous?.CoveredUntil;
         _archivedLsn = previous?.ArchivedLsn is { } archivedLsn ? Lsn.Parse(archivedLsn) : null;
         _slotRecreated = previous?.SlotRecreated;
-        if (await source.DropLostSlotAsync(slot, time, cancellationToken))
+        var removedBefore = _removedBefore;
+        _removedBefore = null;
+        if (await source.DropLostSlotAsync(slot, removedBefore, time, cancellationToken))
         {
             LogLostSlotDropped(logger, target.Name, slot);
         }
@@ -108,6 +118,13 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
                 // pg_receivewal would retry this forever. The WAL is gone from the source (a promoted standby that
                 // recycled it before the archiver reached it, a slot dropped long ago): archive what the spool holds,
                 // clear it, and let the restarted archiver stream from the slot. The hole is reported, not bridged.
+                // The receiver asked for the spool's newest partial segment (or the one after a completed segment), or
+                // for the slot's position when the spool was empty: that segment and every one before it are gone.
+                var size = (ulong)source.SegmentSizeBytes;
+                var asked = NewestSpoolFile(source.SegmentSizeBytes) is { } spooled
+                    ? new Lsn(spooled.Segment.Start(source.SegmentSizeBytes).Value + (spooled.Name.EndsWith(".partial", StringComparison.Ordinal) ? 0 : size))
+                    : (await source.ReadPositionAsync(slot, cancellationToken)).RestartLsn;
+                _removedBefore = asked is { } lsn ? new Lsn((lsn.Value / size + 1) * size) : null;
                 await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
                 await UploadSpoolPartialsAsync(archive, abandon: true, cancellationToken);
                 throw new InvalidOperationException(
@@ -138,16 +155,12 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
         var position = await source.ReadPositionAsync(slot, cancellationToken);
         var archivedTimeline = listing.Objects.Max(o => o.Timeline);
         var slotLsn = (position.RestartLsn ?? position.Current).ToString();
-        var spooled = Directory.EnumerateFiles(SpoolDirectory)
-            .Select(path => Path.GetFileName(path))
-            .Select(name => (Name: name, Ok: WalSegmentName.TryParse(name.EndsWith(".partial", StringComparison.Ordinal) ? name[..^8] : name, source.SegmentSizeBytes, out var parsed), Parsed: parsed))
-            .Where(f => f.Ok)
-            .MaxBy(f => (f.Parsed.Segment, f.Parsed.Timeline));
-        var resumedFrom = spooled.Name ?? $"the new slot at {slotLsn}";
+        var spooled = NewestSpoolFile(source.SegmentSizeBytes);
+        var resumedFrom = spooled?.Name ?? $"the new slot at {slotLsn}";
         var cause = position.Timeline > archivedTimeline
             ? $"the source was promoted (timeline {archivedTimeline} to {position.Timeline}), and replication slots do not survive a failover in PostgreSQL 15"
             : $"the slot was dropped, or the source was replaced by a server on the same timeline {position.Timeline} (replication slots do not survive a failover in PostgreSQL 15)";
-        var resume = spooled.Name is { } file
+        var resume = spooled?.Name is { } file
             ? $"streaming resumes from the spool's {file}: WAL after it that was not archived yet is archived as long as this server still has it"
             : $"the spool held no WAL, so streaming starts at the new slot's position {slotLsn}: WAL between the archive's end ({_archivedLsn?.ToString() ?? "unknown"}) and it is missing";
         var note = $"created the replication slot {slot} again on the source at {slotLsn}: {cause}; {resume} (a gap otherwise, named by 'backupdr verify --target {target.Name} --wal' and the PitrArchiveHole alert)";
@@ -236,6 +249,15 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
             time.GetUtcNow(), Environment.MachineName) { SlotRecreated = _slotRecreated };
         await status.WriteAsync(archive.Store, cancellationToken);
     }
+
+    /// <summary>The spool's newest segment or partial (where pg_receivewal resumes), or null when the spool holds none.</summary>
+    private (string Name, WalSegmentName Segment)? NewestSpoolFile(long segmentSizeBytes) =>
+        Directory.EnumerateFiles(SpoolDirectory)
+            .Select(path => Path.GetFileName(path))
+            .Select(name => (Name: name, Ok: WalSegmentName.TryParse(name.EndsWith(".partial", StringComparison.Ordinal) ? name[..^8] : name, segmentSizeBytes, out var parsed), Segment: parsed))
+            .Where(f => f.Ok)
+            .Select(f => ((string Name, WalSegmentName Segment)?)(f.Name, f.Segment))
+            .MaxBy(f => (f!.Value.Segment.Segment, f.Value.Segment.Timeline));
 
     /// <summary>
     /// Uploads the spool's partial segments: the newest as the segment being written, older ones (a timeline the source

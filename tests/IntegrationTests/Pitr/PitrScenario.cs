@@ -403,7 +403,7 @@ internal sealed class PitrScenario : IAsyncDisposable
         }
     }
 
-    private static async Task<object?> ScalarAsync(string connectionString, string sql, CancellationToken cancellationToken)
+    internal static async Task<object?> ScalarAsync(string connectionString, string sql, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
