@@ -35,14 +35,6 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
     private Lsn? _archivedLsn;
     private PitrSlotRecreation? _slotRecreated;
 
-    /// <summary>
-    /// Set by a run whose receiver was told the WAL it asked for is removed: every segment before this position is gone
-    /// from the source. The next run drops a slot that points below it. The physical slot takes whatever position the
-    /// receiver reports, so after a failover it can be dragged back to WAL the new primary never had under that name,
-    /// which its <c>wal_status</c> does not always call 'lost'.
-    /// </summary>
-    private Lsn? _removedBefore;
-
     public string SpoolDirectory => Path.Combine(spoolRoot, target.Name);
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires (then returns by throwing <see cref="OperationCanceledException"/>) or something fails.</summary>
@@ -75,9 +67,7 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
         _coveredUntil = previous?.CoveredUntil;
         _archivedLsn = previous?.ArchivedLsn is { } archivedLsn ? Lsn.Parse(archivedLsn) : null;
         _slotRecreated = previous?.SlotRecreated;
-        var removedBefore = _removedBefore;
-        _removedBefore = null;
-        if (await source.DropLostSlotAsync(slot, removedBefore, time, cancellationToken))
+        if (await source.DropLostSlotAsync(slot, removedBefore: null, time, cancellationToken))
         {
             LogLostSlotDropped(logger, target.Name, slot);
         }
@@ -124,9 +114,19 @@ internal sealed partial class WalArchiver(TargetOptions target, string spoolRoot
                 var asked = NewestSpoolFile(source.SegmentSizeBytes) is { } spooled
                     ? new Lsn(spooled.Segment.Start(source.SegmentSizeBytes).Value + (spooled.Name.EndsWith(".partial", StringComparison.Ordinal) ? 0 : size))
                     : (await source.ReadPositionAsync(slot, cancellationToken)).RestartLsn;
-                _removedBefore = asked is { } lsn ? new Lsn((lsn.Value / size + 1) * size) : null;
                 await UploadCompletedAsync(archive, source.SegmentSizeBytes, cancellationToken);
                 await UploadSpoolPartialsAsync(archive, abandon: true, cancellationToken);
+
+                // The physical slot takes whatever position the receiver reports, so after a failover it can be dragged
+                // back to WAL this server never had under that name, which its wal_status does not always call 'lost'.
+                // Such a slot is dropped now, while this run knows where the removed WAL ends: the restarted archiver
+                // creates it again at the source's position.
+                receiver.Kill();
+                if (asked is { } lsn && await source.DropLostSlotAsync(slot, new Lsn((lsn.Value / size + 1) * size), time, cancellationToken))
+                {
+                    LogLostSlotDropped(logger, target.Name, slot);
+                }
+
                 throw new InvalidOperationException(
                     $"the source of '{target.Name}' no longer has the WAL after the spool's position ({receiver.StandardErrorTail.Trim().Split('\n')[^1]}): "
                     + "the spool's WAL was archived as it was and cleared, and the archiver restarts from the slot's position; the WAL in between is lost "
