@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace BackupDr.Repository.Storage;
 
@@ -8,9 +10,10 @@ namespace BackupDr.Repository.Storage;
 /// Objects as files under a root folder: key <c>a/b/c</c> is the file <c>root/a/b/c</c>. Nothing else is written
 /// beside an object. A Put writes a hidden temporary file in the target folder (<c>.~put-*.tmp</c>: '~' is outside
 /// the key alphabet, so it never collides with a key and listings skip it), flushes it to disk, then renames it into
-/// place atomically; on failure or cancellation the temporary file is deleted. IfNotExists renames with
-/// <see cref="File.Move(string, string, bool)"/> without overwrite, which on Linux is link(2): it fails atomically
-/// when the name exists.
+/// place atomically; on failure or cancellation the temporary file is deleted. IfNotExists links the temporary file
+/// under the object's name with link(2), which fails atomically when the name exists (.NET's
+/// <c>File.Move(overwrite: false)</c> checks and then renames, so two racing writers could both succeed); on Windows
+/// it moves without replacing, which is atomic there.
 /// </summary>
 /// <remarks>
 /// Limits: a key cannot be both an object and a folder of other objects (<c>a</c> and <c>a/b</c>), which S3 allows;
@@ -209,18 +212,37 @@ internal sealed class LocalObjectStore : IObjectStore
             return true;
         }
 
-        try
+        if (OperatingSystem.IsWindows())
         {
-            File.Move(temp, path, overwrite: false);
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+                return true;
+            }
+            catch (IOException e) when (File.Exists(path))
+            {
+                throw new ObjectAlreadyExistsException(Location, key, e);
+            }
+        }
+
+        // The temporary name is removed by the caller once the object's name links to the same file.
+        if (NativeMethods.Link(NativeMethods.Utf8Z(temp), NativeMethods.Utf8Z(path)) == 0)
+        {
             return true;
         }
-        catch (IOException e) when (File.Exists(path))
+
+        var error = Marshal.GetLastPInvokeError();
+        if (error == NativeMethods.AlreadyExists)
         {
-            throw new ObjectAlreadyExistsException(Location, key, e);
+            throw new ObjectAlreadyExistsException(Location, key);
         }
+
+        throw new IOException(
+            $"could not create {path} (link(2) from its temporary file: {Marshal.GetPInvokeErrorMessage(error)}); a create-only write needs a file system with hard links",
+            error);
     }
 
-    /// <summary>Best effort (the Put's own outcome stands; listings never show a temporary file). A no-op after the rename.</summary>
+    /// <summary>Best effort (the Put's own outcome stands; listings never show a temporary file). A no-op after a rename.</summary>
     private static bool DeleteTemp(string temp)
     {
         try
@@ -312,4 +334,18 @@ internal sealed class LocalObjectStore : IObjectStore
         IOException => new StorageException(Location, key, e.Message, isTransient: false, e),
         _ => null,
     };
+
+    // DllImport rather than LibraryImport: the generated LibraryImport stub needs AllowUnsafeBlocks, and link(2) takes
+    // two NUL-terminated byte arrays, which are pinned, not marshalled.
+    private static class NativeMethods
+    {
+        /// <summary>EEXIST, the same on Linux and macOS.</summary>
+        public const int AlreadyExists = 17;
+
+        [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int Link(byte[] existingPath, byte[] newPath);
+
+        public static byte[] Utf8Z(string path) => Encoding.UTF8.GetBytes(path + "\0");
+    }
 }
