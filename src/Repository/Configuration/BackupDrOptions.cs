@@ -68,7 +68,7 @@ public sealed record AzureRepositoryOptions
     public string Container { get; init; } = "";
     public string Prefix { get; init; } = "";
 
-    /// <summary>Secret. When empty, the Azure SDK's default credential chain is used with <see cref="ServiceUri"/>.</summary>
+    /// <summary>Secret, required: a ServiceUri with an Azure identity (managed or workload identity) is not supported yet.</summary>
     public string ConnectionString { get; init; } = "";
 }
 
