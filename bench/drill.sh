@@ -9,7 +9,8 @@
 # Untimed preparation: a Release build of HEAD (git archive), a repository with one `backupdr backup` of the fixture,
 # a `pg_dump -Fc` file of the same database, and for each peer run a fresh cluster made with the settings of a local
 # sandbox (PostgresCluster: data checksums, C.UTF-8, wal_level=minimal, archive_mode=off, shared_buffers=128MB).
-# Timed, RUNS times each, alternating, each after bench/quiet-gate.sh: the peer (createdb + pg_restore -j2, wall) and
+# Timed, RUNS times each, alternating, each after bench/quiet-gate.sh: the peer (createdb + pg_restore -j2, wall), the
+# peer with files (the same, with the fixture's filestore unpacked from a local tar meanwhile; informational) and
 # the drill (wall of the whole command; the phases from its drill record). Medians are compared. As root with cgroup v1,
 # the CPU seconds of every process of each run too (the servers included). Writes bench/results/drill-<date>[-TAG].md
 # and .json (bench/drill-report.py, which can rewrite them from a kept WORK).
@@ -119,6 +120,8 @@ log "pg_dump -Fc to a local file (untimed)"
 mkdir -p "$WORK/peer-dump"
 "$PGBIN/pg_dump" -h "$DIR" -p "$PORT" -U postgres -Fc -f "$WORK/peer-dump/odoo.dump" "$DB"
 DUMP_BYTES=$(stat -c %s "$WORK/peer-dump/odoo.dump")
+log "tar of the filestore to a local file (untimed)"
+tar -cf "$WORK/peer-dump/filestore.tar" -C "$DIR/filestore" "$DB"
 
 # A fresh cluster with a sandbox's settings, for one peer run (untimed).
 fresh_cluster() {
@@ -139,6 +142,7 @@ CONF
 
 # ------------------------------------------------------------------ timed runs
 : >"$WORK/peer.tsv"
+: >"$WORK/peer-files.tsv"
 for run in $(seq "$RUNS"); do
   fresh_cluster
   quiet
@@ -148,6 +152,22 @@ for run in $(seq "$RUNS"); do
   "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
   t1=$(now); c1=$(cpu_ns)
   echo "$run $(python3 -c "print(f'{$t1 - $t0:.3f}')") $(cpu_s "$c0" "$c1")" >>"$WORK/peer.tsv"
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m fast >/dev/null
+
+  # The same data restored as an engineer's script would, with no checks: the filestore unpacked from a local tar
+  # while pg_restore -j2 runs (informational; the issue's ratios are against pg_restore alone).
+  fresh_cluster
+  quiet
+  log "run $run/$RUNS: peer with files, tar -x beside createdb + pg_restore -j2 (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  mkdir -p "$WORK/peer/filestore"
+  c0=$(cpu_ns); t0=$(now)
+  tar -xf "$WORK/peer-dump/filestore.tar" -C "$WORK/peer/filestore" &
+  untar=$!
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -T template0 -E UTF8 "$DB"
+  "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
+  wait "$untar"
+  t1=$(now); c1=$(cpu_ns)
+  echo "$run $(python3 -c "print(f'{$t1 - $t0:.3f}')") $(cpu_s "$c0" "$c1")" >>"$WORK/peer-files.tsv"
   as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m fast >/dev/null
 
   quiet
