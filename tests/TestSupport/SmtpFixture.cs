@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using MimeKit;
 using Xunit;
@@ -63,7 +62,7 @@ public sealed class SmtpFixture : IAsyncLifetime, INodeServerFixture
 
     public async ValueTask InitializeAsync()
     {
-        var (certificatePem, keyPem, sha256) = CreateCertificate();
+        var (certificatePem, keyPem, sha256) = TestCertificates.SelfSignedLoopback();
         CertificateSha256 = sha256;
         await _state.StartAsync(
             new NodeServerOptions(
@@ -150,21 +149,6 @@ public sealed class SmtpFixture : IAsyncLifetime, INodeServerFixture
 
             await Task.Delay(TimeSpan.FromMilliseconds(50), clock, cancellationToken);
         }
-    }
-
-    private static (string CertificatePem, string KeyPem, string Sha256) CreateCertificate()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(System.Net.IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        var now = TimeProvider.System.GetUtcNow();
-        using var certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
-        return (certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem(),
-            certificate.GetCertHashString(HashAlgorithmName.SHA256));
     }
 
     private sealed record SinkEnvelope(

@@ -62,13 +62,19 @@ public sealed record S3RepositoryOptions
     public bool ForcePathStyle { get; init; }
 }
 
+/// <summary>
+/// An Azure Blob container, reached either with <see cref="ConnectionString"/> (a secret holding an account key or a
+/// SAS) or with <see cref="ServiceUri"/> and an Azure identity: workload identity, managed identity or the environment's
+/// service principal, through the Azure SDK's default credential chain.
+/// </summary>
 public sealed record AzureRepositoryOptions
 {
+    /// <summary>The blob service endpoint (<c>https://ACCOUNT.blob.core.windows.net</c>), used with an Azure identity.</summary>
     public string ServiceUri { get; init; } = "";
     public string Container { get; init; } = "";
     public string Prefix { get; init; } = "";
 
-    /// <summary>Secret, required: a ServiceUri with an Azure identity (managed or workload identity) is not supported yet.</summary>
+    /// <summary>Secret. Set either this or <see cref="ServiceUri"/>, not both.</summary>
     public string ConnectionString { get; init; } = "";
 }
 

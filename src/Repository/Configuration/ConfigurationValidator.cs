@@ -82,13 +82,20 @@ internal static partial class ConfigurationValidator
                     add("Repository:Azure:Container", $"'{azure.Container}' is not a valid container name (3-63 lowercase letters, digits, single hyphens)");
                 }
 
-                if (azure.ConnectionString.Length == 0)
+                if (azure.ConnectionString.Length == 0 && azure.ServiceUri.Length == 0)
                 {
-                    // Managed or workload identity with ServiceUri alone needs Azure.Identity, which is not referenced yet.
-                    add("Repository:Azure:ConnectionString", "required for an Azure repository: set the secret in the environment (BackupDr__Repository__Azure__ConnectionString) or a mounted configuration file");
+                    add("Repository:Azure:ConnectionString", "an Azure repository needs either a connection string (a secret: the environment's BackupDr__Repository__Azure__ConnectionString or a mounted configuration file) or Repository:Azure:ServiceUri with an Azure identity (workload or managed identity)");
+                }
+                else if (azure.ConnectionString.Length > 0 && azure.ServiceUri.Length > 0)
+                {
+                    add("Repository:Azure:ServiceUri", "set either ServiceUri (with an Azure identity) or ConnectionString (which names its own endpoint), not both");
                 }
 
                 ValidateEndpoint("Repository:Azure:ServiceUri", azure.ServiceUri, add);
+                if (IsHttpUri(azure.ServiceUri) && new Uri(azure.ServiceUri).Scheme != Uri.UriSchemeHttps)
+                {
+                    add("Repository:Azure:ServiceUri", "must be https: an Azure identity's token is sent over TLS only");
+                }
                 ValidatePrefix("Repository:Azure:Prefix", azure.Prefix, add);
                 break;
         }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Azure;
+using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
@@ -174,6 +175,10 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 // Status 0: no response at all (connection refused or reset).
                 var transient = status is 0 or 408 or 429 or >= 500 || code is "ServerBusy" or "OperationTimedOut" or "InternalError";
                 return new StorageException(Location, key, $"Azure error {status} {code}", transient, e);
+            case AuthenticationFailedException identity:
+                // No Azure identity answered (none configured, or the token request was refused): the first line names
+                // what the credential chain tried; it holds no secret.
+                return new AccessDeniedException(Location, key, $"no token from the Azure identity: {identity.Message.Split('\n')[0].Trim()}", e);
             case HttpRequestException or IOException or TimeoutException or OperationCanceledException:
                 // OperationCanceledException here is a network timeout: the caller's token had not fired (see Call).
                 return new StorageException(Location, key, $"network error: {e.Message}", isTransient: true, e);

@@ -1,4 +1,6 @@
 using Amazon.S3;
+using Azure.Core;
+using Azure.Identity;
 using Azure.Storage.Blobs;
 using BackupDr.Repository.Configuration;
 
@@ -9,9 +11,11 @@ internal static class ObjectStoreFactory
 {
     /// <summary>
     /// The store for <paramref name="options"/>. S3 credentials come from the AWS SDK's default chain (environment
-    /// <c>AWS_ACCESS_KEY_ID</c>/<c>AWS_SECRET_ACCESS_KEY</c>, profile, pod or instance identity). Azure needs
-    /// <see cref="AzureRepositoryOptions.ConnectionString"/> (env <c>BackupDr__Repository__Azure__ConnectionString</c>);
-    /// a ServiceUri with an Azure identity is not supported yet. An S3 store is <see cref="IDisposable"/> (it owns an
+    /// <c>AWS_ACCESS_KEY_ID</c>/<c>AWS_SECRET_ACCESS_KEY</c>, profile, pod or instance identity). Azure takes
+    /// <see cref="AzureRepositoryOptions.ConnectionString"/> (env <c>BackupDr__Repository__Azure__ConnectionString</c>),
+    /// or <see cref="AzureRepositoryOptions.ServiceUri"/> with the Azure SDK's default credential chain (workload
+    /// identity, managed identity, <c>AZURE_CLIENT_ID</c>/<c>AZURE_TENANT_ID</c>/<c>AZURE_CLIENT_SECRET</c>; a
+    /// user-assigned managed identity is chosen with <c>AZURE_CLIENT_ID</c>). An S3 store is <see cref="IDisposable"/> (it owns an
     /// HTTP client); dispose it when the process keeps running after the store's last use.
     /// </summary>
     public static IObjectStore Create(RepositoryOptions options, ObjectStoreSettings? settings = null)
@@ -54,30 +58,42 @@ internal static class ObjectStoreFactory
         return new S3ObjectStore(new AmazonS3Client(config), s3.Bucket, s3.Prefix, IsAmazonS3(s3.ServiceUrl), settings);
     }
 
-    private static AzureBlobObjectStore CreateAzure(AzureRepositoryOptions azure, ObjectStoreSettings settings)
+    private static AzureBlobObjectStore CreateAzure(AzureRepositoryOptions azure, ObjectStoreSettings settings) =>
+        CreateAzure(azure, settings, () => new DefaultAzureCredential(), AzureBlobObjectStore.CreateClientOptions());
+
+    /// <summary>The Azure store, with the credential used for a ServiceUri and the client options given (tests: a test identity, a test CA).</summary>
+    internal static AzureBlobObjectStore CreateAzure(
+        AzureRepositoryOptions azure, ObjectStoreSettings settings, Func<TokenCredential> identity, BlobClientOptions clientOptions)
     {
         if (string.IsNullOrWhiteSpace(azure.Container))
         {
             throw new ArgumentException("BackupDr:Repository:Azure:Container is required for an Azure repository", nameof(azure));
         }
 
+        BlobContainerClient container;
         if (string.IsNullOrWhiteSpace(azure.ConnectionString))
         {
-            throw new ArgumentException(
-                "an Azure repository needs a connection string (env BackupDr__Repository__Azure__ConnectionString); "
-                + "ServiceUri with an Azure identity (managed identity, workload identity) is not supported yet",
-                nameof(azure));
-        }
+            if (!Uri.TryCreate(azure.ServiceUri, UriKind.Absolute, out var service) || service.Scheme != Uri.UriSchemeHttps)
+            {
+                throw new ArgumentException(
+                    "an Azure repository needs a connection string (env BackupDr__Repository__Azure__ConnectionString) "
+                    + "or an https BackupDr:Repository:Azure:ServiceUri with an Azure identity",
+                    nameof(azure));
+            }
 
-        BlobContainerClient container;
-        try
-        {
-            container = new BlobContainerClient(azure.ConnectionString, azure.Container, AzureBlobObjectStore.CreateClientOptions());
+            container = new BlobContainerClient(new Uri($"{service.AbsoluteUri.TrimEnd('/')}/{azure.Container}"), identity(), clientOptions);
         }
-        catch (FormatException)
+        else
         {
-            // The message must not quote the connection string: it holds the account key.
-            throw new ArgumentException("BackupDr:Repository:Azure:ConnectionString is malformed", nameof(azure));
+            try
+            {
+                container = new BlobContainerClient(azure.ConnectionString, azure.Container, clientOptions);
+            }
+            catch (FormatException)
+            {
+                // The message must not quote the connection string: it holds the account key.
+                throw new ArgumentException("BackupDr:Repository:Azure:ConnectionString is malformed", nameof(azure));
+            }
         }
 
         return new AzureBlobObjectStore(container, azure.Prefix, settings);

@@ -137,6 +137,28 @@ public sealed class ConfigurationValidatorTests
         }).ShouldBeEmpty();
 
     [Fact]
+    public void Validate_AzureWithServiceUriAlone_IsValid() =>
+        Errors(new Dictionary<string, string?>
+        {
+            ["BackupDr:Repository:Kind"] = "Azure",
+            ["BackupDr:Repository:Azure:Container"] = "odoo-backups",
+            ["BackupDr:Repository:Azure:ServiceUri"] = "https://acmebackups.blob.core.windows.net",
+        }).ShouldBeEmpty();
+
+    [Fact]
+    public void Validate_AzureServiceUriOverHttpWithoutConnectionString_IsRejected() =>
+        SingleError(("BackupDr:Repository:Kind", "Azure"), ("BackupDr:Repository:Azure:Container", "odoo-backups"),
+                ("BackupDr:Repository:Azure:ServiceUri", "http://acmebackups.blob.core.windows.net"))
+            .ShouldBe(new("BackupDr:Repository:Azure:ServiceUri", "must be https: an Azure identity's token is sent over TLS only"));
+
+    [Fact]
+    public void Validate_AzureWithServiceUriAndConnectionString_AsksForOne() =>
+        SingleError(("BackupDr:Repository:Kind", "Azure"), ("BackupDr:Repository:Azure:Container", "odoo-backups"),
+                ("BackupDr:Repository:Azure:ServiceUri", "https://acmebackups.blob.core.windows.net"),
+                ("BackupDr:Repository:Azure:ConnectionString", "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=c2VjcmV0;"))
+            .Key.ShouldBe("BackupDr:Repository:Azure:ServiceUri");
+
+    [Fact]
     public void Validate_LocalWithoutPath_NamesPath() =>
         SingleError(("BackupDr:Repository:Path", "")).Key.ShouldBe("BackupDr:Repository:Path");
 

@@ -61,15 +61,26 @@ public sealed class ObjectStoreFactoryTests
         Should.Throw<ArgumentException>(() => ObjectStoreFactory.Create(Options(kind))).Message.ShouldContain(message);
 
     [Fact]
-    public void Create_AzureWithoutConnectionString_SaysWhatIsNeeded()
+    public void Create_AzureWithNeitherConnectionStringNorServiceUri_SaysWhatIsNeeded()
     {
+        var options = Options(RepositoryKind.Azure) with { Azure = new AzureRepositoryOptions { Container = "c" } };
+
+        var message = Should.Throw<ArgumentException>(() => ObjectStoreFactory.Create(options)).Message;
+
+        message.ShouldContain("BackupDr__Repository__Azure__ConnectionString");
+        message.ShouldContain("https BackupDr:Repository:Azure:ServiceUri with an Azure identity");
+    }
+
+    [Fact]
+    public void Create_AzureWithServiceUri_IsTheContainerUnderThatAccount()
+    {
+        // The default credential chain is built, not asked: no token is requested until the first operation.
         var options = Options(RepositoryKind.Azure) with
         {
-            Azure = new AzureRepositoryOptions { Container = "c", ServiceUri = "https://acct.blob.core.windows.net" },
+            Azure = new AzureRepositoryOptions { Container = "odoo-backups", Prefix = "fleet", ServiceUri = "https://acct.blob.core.windows.net/" },
         };
 
-        Should.Throw<ArgumentException>(() => ObjectStoreFactory.Create(options))
-            .Message.ShouldContain("BackupDr__Repository__Azure__ConnectionString");
+        ObjectStoreFactory.Create(options).Location.ShouldBe("azure://acct/odoo-backups/fleet");
     }
 
     [Fact]
