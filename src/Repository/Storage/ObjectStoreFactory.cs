@@ -61,7 +61,7 @@ internal static class ObjectStoreFactory
     private static AzureBlobObjectStore CreateAzure(AzureRepositoryOptions azure, ObjectStoreSettings settings) =>
         CreateAzure(azure, settings, () => new DefaultAzureCredential(), AzureBlobObjectStore.CreateClientOptions());
 
-    /// <summary>The Azure store, with the credential used for a ServiceUri and the client options given (tests: a test identity, a test CA).</summary>
+    /// <summary>The Azure store, with the credential used for a ServiceUri and the client options given (tests: a test token issuer, a pinned server certificate).</summary>
     internal static AzureBlobObjectStore CreateAzure(
         AzureRepositoryOptions azure, ObjectStoreSettings settings, Func<TokenCredential> identity, BlobClientOptions clientOptions)
     {
