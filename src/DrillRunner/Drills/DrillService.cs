@@ -107,7 +107,7 @@ internal sealed partial class DrillService(
             var provisionStarted = time.GetTimestamp();
             var odoo = target.Drill.Odoo;
             sandbox = await sandboxes.ProvisionAsync(
-                new SandboxRequest(drillId, target.Name, major) { Tenant = target.Tenant, Limits = request.Tier.Sandbox, RunsOdoo = odoo is { ServedBySandbox: true } },
+                new SandboxRequest(drillId, target.Name, major) { Tenant = target.Tenant, Limits = request.Tier.Sandbox, RunsOdoo = odoo is { ServedBySandbox: true }, OdooVersion = manifest.Source.OdooVersion },
                 cancellationToken);
             starting = StartAsync(sandbox, phases, provisionStarted, cancellationToken);
             pgRestoreVersion = await PgRestore.VersionAsync(major, cancellationToken);

@@ -17,6 +17,9 @@ internal sealed record SandboxRequest(string DrillId, string Target, int Postgre
     /// <c>Drill:Odoo</c> has no URL of its own. Known up front so the namespace's quota and secret include it.
     /// </summary>
     public bool RunsOdoo { get; init; }
+
+    /// <summary>The backup's Odoo version (its <c>base</c> module's, from the manifest), which chooses the sandbox's Odoo image.</summary>
+    public string? OdooVersion { get; init; }
 }
 
 /// <summary>

@@ -185,6 +185,8 @@ public static class ConfigurationDisplay
         ["Odoo"] = new JsonObject
         {
             ["Image"] = kubernetes.Odoo.Image,
+            ["Images"] = new JsonObject(kubernetes.Odoo.Images.OrderBy(i => i.Key, StringComparer.Ordinal)
+                .Select(i => KeyValuePair.Create(i.Key, (JsonNode?)i.Value))),
             ["Port"] = kubernetes.Odoo.Port,
             ["CpuMillicores"] = kubernetes.Odoo.CpuMillicores,
             ["MemoryBytes"] = kubernetes.Odoo.MemoryBytes,

@@ -121,9 +121,22 @@ internal static partial class ConfigurationValidator
             return;
         }
 
-        if (!ImageReference().IsMatch(odoo.Image))
+        if (odoo.Image.Length > 0 && !ImageReference().IsMatch(odoo.Image))
         {
             add($"{Key}:Image", $"'{odoo.Image}' is not an image reference such as odoo:17.0 or registry.example.com/odoo@sha256:...");
+        }
+
+        foreach (var (series, image) in odoo.Images)
+        {
+            if (KubernetesOdooOptions.Series(series) != series)
+            {
+                add($"{Key}:Images:{series}", $"'{series}' is not an Odoo series such as 16.0, 17.0 or saas~17.2");
+            }
+
+            if (!ImageReference().IsMatch(image))
+            {
+                add($"{Key}:Images:{series}", $"'{image}' is not an image reference such as odoo:17.0 or registry.example.com/odoo@sha256:...");
+            }
         }
 
         if (odoo.Port is < 1 or > 65535)

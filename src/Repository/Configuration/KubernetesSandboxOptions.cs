@@ -53,8 +53,20 @@ public sealed record KubernetesSandboxOptions
 /// </summary>
 public sealed record KubernetesOdooOptions
 {
-    /// <summary>The Odoo image (the official <c>odoo:17.0</c> understands HOST, PORT, USER, PASSWORD); empty: no Odoo in sandboxes.</summary>
+    /// <summary>
+    /// The Odoo image (the official <c>odoo:17.0</c> understands HOST, PORT, USER, PASSWORD) for a backup whose Odoo series
+    /// has no entry in <see cref="Images"/>; empty, with no <see cref="Images"/>: no Odoo in sandboxes.
+    /// </summary>
     public string Image { get; init; } = "";
+
+    /// <summary>
+    /// Images by Odoo series (<c>16.0</c>, <c>17.0</c>, <c>saas~17.2</c>), for a fleet that runs several: a drill starts
+    /// the image of its backup's series (the <c>base</c> module's version, recorded in the manifest).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Images { get; init; } = NoImages;
+
+    /// <summary>The empty <see cref="Images"/>, one instance, so that options without images compare equal.</summary>
+    public static IReadOnlyDictionary<string, string> NoImages { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>The port Odoo's HTTP server listens on in the container (8069 in the official image).</summary>
     public int Port { get; init; } = 8069;
@@ -69,7 +81,17 @@ public sealed record KubernetesOdooOptions
     /// <summary>The numeric user (and group) the Odoo container runs as (101, <c>odoo</c>, in the official image).</summary>
     public long RunAsUser { get; init; } = 101;
 
-    public bool Enabled => Image.Length > 0;
+    public bool Enabled => Image.Length > 0 || Images.Count > 0;
+
+    /// <summary>The image for a backup of Odoo <paramref name="odooVersion"/> (e.g. <c>17.0.1.3</c>), or null when none fits.</summary>
+    public string? ImageFor(string? odooVersion) =>
+        Series(odooVersion) is { } series && Images.TryGetValue(series, out var image) ? image
+        : Image.Length > 0 ? Image
+        : null;
+
+    /// <summary>The series of an Odoo module version: its first two parts (<c>17.0.1.3</c> is <c>17.0</c>), or null.</summary>
+    public static string? Series(string? odooVersion) =>
+        odooVersion?.Split('.') is [var major, var minor, ..] && major.Length > 0 && minor.Length > 0 ? $"{major}.{minor}" : null;
 }
 
 /// <summary>One allowed egress destination: address blocks and TCP ports.</summary>

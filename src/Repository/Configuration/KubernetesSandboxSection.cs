@@ -49,11 +49,14 @@ internal static class KubernetesSandboxSection
 
     private static KubernetesOdooOptions ReadOdoo(IConfigurationSection section, SectionReader reader)
     {
-        reader.RejectUnknownKeys(section, "Image", "Port", "CpuMillicores", "MemoryBytes", "StorageBytes", "RunAsUser");
+        reader.RejectUnknownKeys(section, "Image", "Images", "Port", "CpuMillicores", "MemoryBytes", "StorageBytes", "RunAsUser");
         var defaults = new KubernetesOdooOptions();
         return new KubernetesOdooOptions
         {
             Image = SectionReader.String(section, "Image"),
+            Images = section.GetSection("Images").GetChildren().ToList() is { Count: > 0 } images
+                ? images.ToDictionary(i => i.Key, i => i.Value?.Trim() ?? "", StringComparer.Ordinal)
+                : KubernetesOdooOptions.NoImages,
             Port = reader.Int(section, "Port", defaults.Port),
             CpuMillicores = reader.Int(section, "CpuMillicores", defaults.CpuMillicores),
             MemoryBytes = reader.Long(section, "MemoryBytes", defaults.MemoryBytes),

@@ -133,4 +133,38 @@ public sealed class KubernetesSandboxOptionsTests
         errors[$"{Kube}:Odoo:RunAsUser"].ShouldContain("never run as root");
         errors[$"{Kube}:Odoo:Workers"].ShouldContain("unknown setting");
     }
+
+    [Fact]
+    public void Load_OdooImagesBySeries_AreReadAndChosenByTheBackupsOdooVersion()
+    {
+        var options = BackupDrConfiguration.Load(Build(ValidJson, new Dictionary<string, string?>
+        {
+            ["BackupDr:Sandbox:Kind"] = "Kubernetes", [$"{Kube}:PostgresImages:15"] = "postgres:15.8",
+            [$"{Kube}:Odoo:Image"] = "odoo:17.0", [$"{Kube}:Odoo:Images:16.0"] = "registry.example.com/odoo:16.0-acme",
+            [$"{Kube}:Odoo:Images:saas~17.2"] = "registry.example.com/odoo:saas-17.2",
+        }));
+        var odoo = options.Sandbox.Kubernetes.Odoo;
+
+        odoo.Images.Count.ShouldBe(2);
+        odoo.ImageFor("16.0.1.3").ShouldBe("registry.example.com/odoo:16.0-acme");
+        odoo.ImageFor("saas~17.2.1.0").ShouldBe("registry.example.com/odoo:saas-17.2");
+        odoo.ImageFor("17.0.1.3").ShouldBe("odoo:17.0", "a series without an entry takes Image");
+        odoo.ImageFor(null).ShouldBe("odoo:17.0", "a backup without a recorded Odoo version takes Image");
+        (odoo with { Image = "" }).ImageFor("15.0.1.3").ShouldBeNull("no entry and no Image: nothing fits");
+        (odoo with { Image = "" }).Enabled.ShouldBeTrue("images by series alone run Odoo in sandboxes");
+    }
+
+    [Fact]
+    public void Validate_BadOdooImagesEntries_NameEachOne()
+    {
+        var errors = Errors(new Dictionary<string, string?>
+        {
+            ["BackupDr:Sandbox:Kind"] = "Kubernetes", [$"{Kube}:PostgresImages:15"] = "postgres:15.8",
+            [$"{Kube}:Odoo:Images:17"] = "odoo:17.0", [$"{Kube}:Odoo:Images:16.0"] = "odoo 16",
+        }).ToDictionary(e => e.Key, e => e.Message);
+
+        errors.Keys.Order().ShouldBe([$"{Kube}:Odoo:Images:16.0", $"{Kube}:Odoo:Images:17"]);
+        errors[$"{Kube}:Odoo:Images:17"].ShouldContain("not an Odoo series such as 16.0, 17.0 or saas~17.2");
+        errors[$"{Kube}:Odoo:Images:16.0"].ShouldContain("not an image reference");
+    }
 }

@@ -37,10 +37,21 @@ internal sealed class KubernetesSandboxProvider(
                 + $"e.g. \"postgres:{request.PostgresMajor}\"; images are configured for: {known}");
         }
 
+        // The Odoo server of the backup's series, when the drill runs one here.
+        var sandboxOptions = options;
+        if (request.RunsOdoo && options.Odoo.Enabled)
+        {
+            var odooImage = options.Odoo.ImageFor(request.OdooVersion) ?? throw new SandboxException(
+                $"no Odoo image for this backup's Odoo {request.OdooVersion ?? "(no version recorded)"}: add BackupDr:Sandbox:Kubernetes:Odoo:Images:"
+                + $"{KubernetesOdooOptions.Series(request.OdooVersion) ?? "<series>"}, or set Sandbox:Kubernetes:Odoo:Image for every other series; "
+                + $"images are configured for: {string.Join(", ", options.Odoo.Images.Keys.Order(StringComparer.Ordinal))}");
+            sandboxOptions = options with { Odoo = options.Odoo with { Image = odooImage } };
+        }
+
         // The worker runs pg_restore itself, through the port-forward: its client tools must be of the backup's major.
         PostgresInstallation.Locate(request.PostgresMajor).RequireTools("pg_restore");
         var folder = await SandboxFolder.CreateAsync(Path.GetFullPath(workPath), request, time, cancellationToken);
-        return new KubernetesSandbox(new k8s.Kubernetes(configuration), options, request, folder, image, time, logger);
+        return new KubernetesSandbox(new k8s.Kubernetes(configuration), sandboxOptions, request, folder, image, time, logger);
     }
 }
 

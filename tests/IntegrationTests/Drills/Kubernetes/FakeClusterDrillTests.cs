@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using BackupDr.IntegrationTests.Backups;
 using BackupDr.DrillRunner.Sandboxes.Kubernetes;
+using BackupDr.Repository.Configuration;
 using BackupDr.Repository.Drills;
 using BackupDr.TestSupport;
 using BackupDr.TestSupport.Kubernetes;
@@ -326,6 +327,45 @@ public sealed class FakeClusterDrillTests(PostgresFixture postgres) : Kubernetes
         var sweep = await Janitor(options).SweepAsync(Token);
         sweep.Failed.ShouldHaveSingleItem().ShouldStartWith($"{record.Sandbox.Id}: still Terminating since");
         await Api.ReleaseNamespacesAsync();
+    }
+
+    [Fact]
+    public async Task Drill_OdooImagesBySeries_StartsTheImageOfTheBackupsOdooSeries()
+    {
+        // The scenario's database is Odoo 17.0 (base 17.0.1.3): its series' entry wins over Image.
+        const string Image = "registry.example.com/odoo:17.0-acme";
+        await Scenario.BackupAsync();
+        await UseSandboxOdooAsync(Image);
+        await using var odoo = new FakeOdooServer(database: Scenario.Source.Name);
+        Api.Kubelet.Serve(Image, odoo.Port);
+        var options = Options(o => o with
+        {
+            Odoo = new KubernetesOdooOptions { Image = "odoo:16.0", Images = new Dictionary<string, string> { ["16.0"] = "odoo:16.0", ["17.0"] = Image } },
+        });
+
+        var record = await DrillHarness.RunAsync(Scenario, Provider(options), null, Token);
+
+        record.Outcome.ShouldBe(DrillOutcome.Passed, string.Join("; ", record.Reasons) + " " + record.Error);
+        record.Phases.Single(p => p.Phase == DrillPhase.OdooStart).Detail!.ShouldStartWith($"{Image} in pod {record.Sandbox.Id}/odoo-");
+        Api.Served.ShouldContain(r => r.Resource == "deployments" && r.Verb == "create");
+        odoo.Requests.ShouldContain(r => r.Contains("<methodName>authenticate</methodName>", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Drill_NoOdooImageForTheBackupsSeries_FailsProvisionNamingTheSeriesAndTheKey()
+    {
+        await Scenario.BackupAsync();
+        await UseSandboxOdooAsync("odoo:16.0");
+        var options = Options(o => o with { Odoo = new KubernetesOdooOptions { Images = new Dictionary<string, string> { ["16.0"] = "odoo:16.0" } } });
+
+        var record = await DrillHarness.RunAsync(Scenario, Provider(options), null, Token);
+
+        record.Outcome.ShouldBe(DrillOutcome.Failed);
+        record.Error.ShouldBe("no Odoo image for this backup's Odoo 17.0.1.3: add BackupDr:Sandbox:Kubernetes:Odoo:Images:17.0, "
+            + "or set Sandbox:Kubernetes:Odoo:Image for every other series; images are configured for: 16.0");
+        record.Phases.Single(p => p.Phase == DrillPhase.Provision).Status.ShouldBe(PhaseStatus.Failed);
+        ProductRequests.ShouldBeEmpty();
+        DrillHarness.Leftovers(Scenario).ShouldBeEmpty();
     }
 
     [Fact]
