@@ -84,6 +84,7 @@ public sealed class ChartConfigTests : IDisposable
         var config = JsonNode.Parse(chart.ConfigJson)!["BackupDr"]!;
 
         ((string?)config["Sandbox"]!["Kubernetes"]!["Odoo"]!["Image"]).ShouldBe("odoo:17.0");
+        ((string?)config["Sandbox"]!["Kubernetes"]!["Odoo"]!["Images"]!["16.0"]).ShouldBe("odoo:16.0", "the schema admits images by Odoo series");
         var odoo = config["Targets"]![0]!["Drill"]!["Odoo"]!.AsObject();
         odoo.ContainsKey("Url").ShouldBeFalse("the sandbox serves acme-prod's Odoo");
         odoo.ContainsKey("Password").ShouldBeFalse();
