@@ -31,18 +31,20 @@ public sealed class AzuriteFixture : IAsyncLifetime, INodeServerFixture
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint={ServiceUri};";
 
     public async ValueTask InitializeAsync() =>
-        await _state.StartAsync(
-            new NodeServerOptions(
-                "azurite",
-                Path.Combine("node_modules", "azurite", "dist", "src", "blob", "main.js"),
-                (port, folder) =>
-                [
-                    "--blobHost", "127.0.0.1", "--blobPort", $"{port}", "--location", folder,
-                    "--silent", "--skipApiVersionCheck", "--disableTelemetry",
-                ],
-                "successfully listens on",
-                NodeServerProcess.HttpProbe($"/{AccountName}?comp=list")),
-            TestContext.Current.CancellationToken);
+        await _state.StartAsync(ServerOptions(_ => [], NodeServerProcess.HttpProbe($"/{AccountName}?comp=list")), TestContext.Current.CancellationToken);
+
+    /// <summary>How an Azurite blob service starts: on 127.0.0.1, data in the server's folder, plus <paramref name="arguments"/>.</summary>
+    internal static NodeServerOptions ServerOptions(Func<string, IEnumerable<string>> arguments, Func<int, CancellationToken, Task<bool>> probe) =>
+        new(
+            "azurite",
+            Path.Combine("node_modules", "azurite", "dist", "src", "blob", "main.js"),
+            (port, folder) =>
+            [
+                "--blobHost", "127.0.0.1", "--blobPort", $"{port}", "--location", folder,
+                "--silent", "--skipApiVersionCheck", "--disableTelemetry", .. arguments(folder),
+            ],
+            "successfully listens on",
+            probe);
 
     public ValueTask DisposeAsync() => _state.DisposeAsync();
 

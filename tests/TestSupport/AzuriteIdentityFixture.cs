@@ -30,28 +30,11 @@ public sealed class AzuriteIdentityFixture : IAsyncLifetime, INodeServerFixture
 
     public async ValueTask InitializeAsync()
     {
-        var (certificatePem, keyPem, sha256) = TestCertificates.SelfSignedLoopback();
-        _certificateSha256 = sha256;
+        var certificate = TestCertificates.SelfSignedLoopback();
+        _certificateSha256 = certificate.Sha256;
         await _state.StartAsync(
-            new NodeServerOptions(
-                "azurite",
-                Path.Combine("node_modules", "azurite", "dist", "src", "blob", "main.js"),
-                (port, folder) =>
-                [
-                    "--blobHost", "127.0.0.1", "--blobPort", $"{port}", "--location", folder,
-                    "--silent", "--skipApiVersionCheck", "--disableTelemetry", "--oauth", "basic",
-                    "--cert", Path.Combine(folder, "tls", "cert.pem"), "--key", Path.Combine(folder, "tls", "key.pem"),
-                ],
-                "successfully listens on",
-                NodeServerProcess.AcceptsConnectionsAsync)
-            {
-                Prepare = folder =>
-                {
-                    Directory.CreateDirectory(Path.Combine(folder, "tls"));
-                    File.WriteAllText(Path.Combine(folder, "tls", "cert.pem"), certificatePem);
-                    File.WriteAllText(Path.Combine(folder, "tls", "key.pem"), keyPem);
-                },
-            },
+            AzuriteFixture.ServerOptions(folder => ["--oauth", "basic", .. TestCertificate.Arguments(folder)], NodeServerProcess.AcceptsConnectionsAsync)
+                with { Prepare = certificate.WriteTo },
             TestContext.Current.CancellationToken);
     }
 

@@ -62,8 +62,8 @@ public sealed class SmtpFixture : IAsyncLifetime, INodeServerFixture
 
     public async ValueTask InitializeAsync()
     {
-        var (certificatePem, keyPem, sha256) = TestCertificates.SelfSignedLoopback();
-        CertificateSha256 = sha256;
+        var certificate = TestCertificates.SelfSignedLoopback();
+        CertificateSha256 = certificate.Sha256;
         await _state.StartAsync(
             new NodeServerOptions(
                 "smtp-sink",
@@ -71,7 +71,7 @@ public sealed class SmtpFixture : IAsyncLifetime, INodeServerFixture
                 (port, folder) =>
                 [
                     "--host", "127.0.0.1", "--port", $"{port}", "--mail-dir", Path.Combine(folder, "mail"),
-                    "--cert", Path.Combine(folder, "tls", "cert.pem"), "--key", Path.Combine(folder, "tls", "key.pem"),
+                    .. TestCertificate.Arguments(folder),
                 ],
                 "SMTP-SINK READY",
                 NodeServerProcess.AcceptsConnectionsAsync)
@@ -81,12 +81,7 @@ public sealed class SmtpFixture : IAsyncLifetime, INodeServerFixture
                     ["SMTP_SINK_USER"] = Username,
                     ["SMTP_SINK_PASSWORD"] = Password,
                 },
-                Prepare = folder =>
-                {
-                    Directory.CreateDirectory(Path.Combine(folder, "tls"));
-                    File.WriteAllText(Path.Combine(folder, "tls", "cert.pem"), certificatePem);
-                    File.WriteAllText(Path.Combine(folder, "tls", "key.pem"), keyPem);
-                },
+                Prepare = certificate.WriteTo,
             },
             TestContext.Current.CancellationToken);
     }
