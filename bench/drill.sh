@@ -140,6 +140,12 @@ CONF
   as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" -l "$WORK/peer/postgres.log" -w start >/dev/null
 }
 
+# The peer's timed work: createdb + pg_restore -j2 of the dump file into the fresh cluster.
+peer_restore() {
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -T template0 -E UTF8 "$DB"
+  "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
+}
+
 # ------------------------------------------------------------------ timed runs
 : >"$WORK/peer.tsv"
 : >"$WORK/peer-files.tsv"
@@ -148,8 +154,7 @@ for run in $(seq "$RUNS"); do
   quiet
   log "run $run/$RUNS: peer createdb + pg_restore -j2 (load $(cut -d' ' -f1-3 /proc/loadavg))"
   c0=$(cpu_ns); t0=$(now)
-  "$PGBIN/createdb" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -T template0 -E UTF8 "$DB"
-  "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
+  peer_restore
   t1=$(now); c1=$(cpu_ns)
   echo "$run $(python3 -c "print(f'{$t1 - $t0:.3f}')") $(cpu_s "$c0" "$c1")" >>"$WORK/peer.tsv"
   as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m fast >/dev/null
@@ -163,8 +168,7 @@ for run in $(seq "$RUNS"); do
   c0=$(cpu_ns); t0=$(now)
   tar -xf "$WORK/peer-dump/filestore.tar" -C "$WORK/peer/filestore" &
   untar=$!
-  "$PGBIN/createdb" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -T template0 -E UTF8 "$DB"
-  "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
+  peer_restore
   wait "$untar"
   t1=$(now); c1=$(cpu_ns)
   echo "$run $(python3 -c "print(f'{$t1 - $t0:.3f}')") $(cpu_s "$c0" "$c1")" >>"$WORK/peer-files.tsv"

@@ -117,7 +117,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(AdminConnectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\" WITH (FORCE)", connection);
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {SqlIdentifier.Quote(name)} WITH (FORCE)", connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

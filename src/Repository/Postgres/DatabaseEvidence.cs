@@ -187,5 +187,4 @@ internal static class DatabaseEvidence
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
-
 }

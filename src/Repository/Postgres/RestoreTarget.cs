@@ -108,5 +108,4 @@ internal static class RestoreTarget
         var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is DBNull or null ? default! : (T)value;
     }
-
 }

@@ -140,18 +140,11 @@ internal static class SandboxManifests
     /// </summary>
     public static V1LimitRange LimitRange(string ns, TierSandboxOptions limits, KubernetesOdooOptions? odoo = null)
     {
-        var defaults = new Dictionary<string, ResourceQuantity>
-        {
-            ["cpu"] = Millicores(limits.CpuMillicores),
-            ["memory"] = Bytes(limits.MemoryBytes),
-            ["ephemeral-storage"] = Bytes(limits.StorageBytes),
-        };
-        var max = new Dictionary<string, ResourceQuantity>
-        {
-            ["cpu"] = Millicores(Math.Max(limits.CpuMillicores, odoo?.CpuMillicores ?? 0)),
-            ["memory"] = Bytes(Math.Max(limits.MemoryBytes, odoo?.MemoryBytes ?? 0)),
-            ["ephemeral-storage"] = Bytes(Math.Max(limits.StorageBytes, odoo?.StorageBytes ?? 0)),
-        };
+        var defaults = Resources(limits.CpuMillicores, limits.MemoryBytes, limits.StorageBytes);
+        var max = Resources(
+            Math.Max(limits.CpuMillicores, odoo?.CpuMillicores ?? 0),
+            Math.Max(limits.MemoryBytes, odoo?.MemoryBytes ?? 0),
+            Math.Max(limits.StorageBytes, odoo?.StorageBytes ?? 0));
         return new V1LimitRange
         {
             Metadata = Meta(ns, "sandbox"),
@@ -272,7 +265,10 @@ internal static class SandboxManifests
         [SandboxNamespace.DrillIdLabel] = SandboxNamespace.LabelValue(drillId, 63),
     };
 
-    /// <summary>Requests equal to limits (the quota requires both), so the pod's share is fixed.</summary>
+    /// <summary>
+    /// CPU, memory and ephemeral storage as quantities: a container's requests and limits (equal, as the quota requires
+    /// both, so the pod's share is fixed), or a limit range's defaults and maximum.
+    /// </summary>
     internal static Dictionary<string, ResourceQuantity> Resources(int cpuMillicores, long memoryBytes, long storageBytes) => new()
     {
         ["cpu"] = Millicores(cpuMillicores),
