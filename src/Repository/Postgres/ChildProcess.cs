@@ -34,6 +34,13 @@ internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string
     /// </summary>
     public string? StandardInput { get; init; }
 
+    /// <summary>
+    /// Only for <see cref="RunningChildProcess"/>: its standard output is the pipe itself, for a caller that reads it
+    /// with blocking reads on a thread of its own, so that no read waits for the thread pool (which other work beside
+    /// it may keep busy). False: a pump thread hands full chunks to async reads (<see cref="ChildOutputStream"/>).
+    /// </summary>
+    public bool BlockingStandardOutput { get; init; }
+
     /// <summary>Called for every standard output line (after capture), e.g. to follow progress.</summary>
     public Action<string>? OnStandardOutputLine { get; init; }
 

@@ -56,13 +56,37 @@ internal static class CopyFingerprints
         {
             Environment = environment,
             StandardInput = script.ToString(),
+            BlockingStandardOutput = true,
         });
 
+        // Read and hashed on a thread of its own with blocking reads: through the thread pool, a drill's filestore
+        // restore running beside this kept the rows waiting in psql's pipe (and the server's COPY idle) for seconds at
+        // a time. Cancellation kills psql, which ends the pipe and the reads.
+        int index;
+        using (cancellationToken.Register(process.Kill))
+        {
+            index = await Task.Factory.StartNew(
+                () => Consume(process.StandardOutput, tables, result), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        await process.WaitForSuccessAsync(cancellationToken);
+        if (index != tables.Count)
+        {
+            throw new InvalidDataException($"psql ended after {index} of {tables.Count} tables' COPY output");
+        }
+
+        return result;
+    }
+
+    /// <summary>Fingerprints each table's rows up to its marker line, in order; returns how many tables ended.</summary>
+    private static int Consume(Stream output, IReadOnlyList<DumpedTable> tables, Dictionary<string, DumpedTable> result)
+    {
         var index = 0;
         var fingerprint = new RowFingerprint();
         var buffer = new byte[1 << 16];
         int read;
-        while ((read = await process.StandardOutput.ReadAsync(buffer, cancellationToken)) > 0)
+        while ((read = output.Read(buffer)) > 0)
         {
             var data = buffer.AsSpan(0, read);
             while (!data.IsEmpty)
@@ -82,12 +106,6 @@ internal static class CopyFingerprints
             }
         }
 
-        await process.WaitForSuccessAsync(cancellationToken);
-        if (index != tables.Count)
-        {
-            throw new InvalidDataException($"psql ended after {index} of {tables.Count} tables' COPY output");
-        }
-
-        return result;
+        return index;
     }
 }

@@ -14,7 +14,7 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     private readonly ChildProcess.TailBuffer _stderr = new(ChildProcess.StandardErrorTailChars);
     private readonly string _tool;
     private Task _input = Task.CompletedTask;
-    private ChildOutputStream? _output;
+    private Stream? _output;
 
     private RunningChildProcess(Process process, string tool)
     {
@@ -22,7 +22,7 @@ internal sealed class RunningChildProcess : IAsyncDisposable
         _tool = tool;
     }
 
-    /// <summary>The child's standard output, raw bytes. Owned by this object.</summary>
+    /// <summary>The child's standard output, raw bytes (see <see cref="ChildProcessRequest.BlockingStandardOutput"/>). Owned by this object.</summary>
     public Stream StandardOutput => _output!;
 
     public int ProcessId => _process.Id;
@@ -64,7 +64,9 @@ internal sealed class RunningChildProcess : IAsyncDisposable
             process.StandardInput.Close();
         }
 
-        running._output = new ChildOutputStream(process.StandardOutput.BaseStream, request.ToolName);
+        running._output = request.BlockingStandardOutput
+            ? process.StandardOutput.BaseStream
+            : new ChildOutputStream(process.StandardOutput.BaseStream, request.ToolName);
         process.BeginErrorReadLine();
         return running;
     }

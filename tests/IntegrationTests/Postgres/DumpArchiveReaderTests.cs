@@ -55,6 +55,18 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
     }
 
     [Fact]
+    public async Task FingerprintTables_Cancelled_Throws()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var tables = await DumpArchiveReader.ReadAsync(new MemoryStream(await DumpAsync("--compress=0")), cancellationToken);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Should.ThrowAsync<OperationCanceledException>(
+            () => CopyFingerprints.ReadAsync(_database.ConnectionString, PostgresFixture.Major, tables, snapshot: null, cancelled.Token));
+    }
+
+    [Fact]
     public async Task ReadAsync_DumpReadInTinyPieces_GivesTheSameTables()
     {
         var cancellationToken = TestContext.Current.CancellationToken;

@@ -21,6 +21,26 @@ public sealed class RunningChildProcessTests
     }
 
     [Fact]
+    public async Task StandardOutput_Blocking_ReadsThePipeItselfByteExact()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var child = RunningChildProcess.Start(new ChildProcessRequest("/usr/bin/seq", ["1", "300000"]) { BlockingStandardOutput = true });
+
+        child.StandardOutput.ShouldNotBeOfType<ChildOutputStream>();
+        var received = new MemoryStream();
+        var buffer = new byte[12_345];
+        int read;
+        while ((read = child.StandardOutput.Read(buffer)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+
+        await child.WaitForSuccessAsync(cancellationToken);
+        var expected = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(1, 300_000).Select(i => i + "\n")));
+        SHA256.HashData(received.ToArray()).ShouldBe(SHA256.HashData(expected));
+    }
+
+    [Fact]
     public async Task StandardInput_LargerThanThePipeWhileOutputIsRead_DoesNotDeadlock()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
