@@ -52,7 +52,7 @@ lines = [
     f"# Drill benchmark, {date}", "",
     f"- Machine: {machine}; the machine is shared with other sessions (load before each timed run below).",
     f"- Commit {rev} (Release build from git archive); fixture SCALE={scale}: database {int(db_bytes)/2**20:.1f} MiB, "
-    f"pg_dump -Fc file {int(dump_bytes)/2**20:.1f} MiB; {runs} runs each, alternating, medians compared.",
+    f"pg_dump -Fc file {int(dump_bytes)/2**20:.1f} MiB; {runs} runs each, alternating, each after `sync` (no run pays for the writeback of the one before), medians compared.",
     "- Peer: `createdb` + `pg_restore -j2 --exit-on-error --no-owner --no-privileges` from a local dump file into a fresh cluster "
     "with the sandbox's settings (cluster creation untimed).",
     "- Drill: `backupdr drill --target bench --json` end to end (wall of the whole command: start-up, janitor, provision with initdb, "

@@ -9,7 +9,7 @@
 # Untimed preparation: a Release build of HEAD (git archive), a repository with one `backupdr backup` of the fixture,
 # a `pg_dump -Fc` file of the same database, and for each peer run a fresh cluster made with the settings of a local
 # sandbox (PostgresCluster: data checksums, C.UTF-8, wal_level=minimal, archive_mode=off, shared_buffers=128MB).
-# Timed, RUNS times each, alternating, each after bench/quiet-gate.sh: the peer (createdb + pg_restore -j2, wall), the
+# Timed, RUNS times each, alternating, each after sync and bench/quiet-gate.sh: the peer (createdb + pg_restore -j2, wall), the
 # peer with files (the same, with the fixture's filestore unpacked from a local tar meanwhile; informational) and
 # the drill (wall of the whole command; the phases from its drill record). Medians are compared. As root with cgroup v1,
 # the CPU seconds of every process of each run too (the servers included). Writes bench/results/drill-<date>[-TAG].md
@@ -58,7 +58,10 @@ else
   cpu_ns() { echo -; }
 fi
 cpu_s() { if [ "$1" = - ] || [ "$2" = - ]; then echo -; else python3 -c "print(f'{($2 - $1) / 1e9:.2f}')"; fi; }
-quiet() { QUIET_BUSY=$QUIET_BUSY QUIET_MAX=$QUIET_MAX bash "$ROOT/bench/quiet-gate.sh" "$WORK/load.txt"; }
+# Before each timed run: sync, so that no contender pays for writing back what the one before it left dirty (the peer
+# with files leaves 2 GiB of cluster and filestore behind it, which the next run's writeback would otherwise carry),
+# then the quiet gate.
+quiet() { sync; QUIET_BUSY=$QUIET_BUSY QUIET_MAX=$QUIET_MAX bash "$ROOT/bench/quiet-gate.sh" "$WORK/load.txt"; }
 
 for tool in jq python3; do command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install $tool)" >&2; exit 1; }; done
 [ -x "$PGBIN/pg_restore" ] || { echo "missing: postgresql-15" >&2; exit 1; }
