@@ -196,7 +196,11 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         }
     }
 
-    private static async Task DownloadAsync(
+    /// <summary>
+    /// Writes the dump's plaintext to the staging file, then the data offsets into its table of contents (pg_dump wrote
+    /// it to a pipe, where it could not), so that pg_restore's jobs seek to their tables' data.
+    /// </summary>
+    private async Task DownloadAsync(
         BackupRepository repository, ManifestObject entry, Repository.Crypto.DataKey dataKey, string path,
         IProgress<RestoreProgress>? progress, CancellationToken cancellationToken)
     {
@@ -229,6 +233,17 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+
+        try
+        {
+            var entries = await DumpArchiveReader.AddDataOffsetsAsync(path, cancellationToken);
+            LogOffsets(logger, entries);
+        }
+        catch (DumpArchiveFormatException e)
+        {
+            // Only an optimisation: pg_restore restores the file as it is, scanning for each table's data.
+            LogNoOffsets(logger, e.Message);
+        }
     }
 
     private async Task DropCreatedAsync(PreparedRestoreTarget target)
@@ -250,6 +265,12 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not drop database {Database} after a failed restore; drop it by hand")]
     private static partial void LogDropFailed(ILogger logger, Exception exception, string database);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Staged dump: data offsets written for {Entries} table-of-contents entries")]
+    private static partial void LogOffsets(ILogger logger, int entries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Staged dump: no data offsets written ({Reason}); pg_restore scans the file for each table's data instead")]
+    private static partial void LogNoOffsets(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Restoring {Target}/{BackupId} into database {Database} (created: {Created}, replaced: {Replaced})")]

@@ -9,6 +9,15 @@ namespace BackupDr.Repository.Postgres;
 /// <param name="Columns">The column list of pg_dump's COPY statement, e.g. <c>(id, name, state)</c>.</param>
 internal sealed record DumpedTable(string Table, string Columns, long Rows, string Fingerprint);
 
+/// <summary>
+/// Where each data block of an archive written to a pipe starts, and where its table-of-contents entry says so: pg_dump
+/// could not seek back to fill those offsets in, so they are left "not set" (see <see cref="DumpArchiveReader.ReadDataOffsetsAsync"/>).
+/// </summary>
+/// <param name="OffsetSize">Bytes of an offset after its flag byte (the header's offset size).</param>
+/// <param name="Unset">The entries with data whose offset is not set: the position of the flag byte, and the entry's dump id.</param>
+/// <param name="Blocks">The position of each data block (its block-type byte), by dump id.</param>
+internal sealed record DumpDataOffsets(int OffsetSize, IReadOnlyList<(long FlagPosition, int DumpId)> Unset, IReadOnlyDictionary<int, long> Blocks);
+
 /// <summary>The archive is not a custom-format pg_dump archive this reader understands.</summary>
 internal sealed class DumpArchiveFormatException(string message) : Exception(message);
 
@@ -23,24 +32,86 @@ internal sealed partial class DumpArchiveReader
 {
     private const byte BlockData = 1;
     private const byte BlockBlobs = 3;
+    private const byte OffsetNotSet = 1;
+    private const byte OffsetSet = 2;
     private const int Version114 = 0x010E;
     private const int Version115 = 0x010F;
     private const int Version116 = 0x0110;
 
     private readonly Stream _input;
-    private readonly byte[] _buffer = new byte[1 << 16];
+    private readonly byte[] _buffer;
+    private readonly List<(long FlagPosition, int DumpId)> _unsetOffsets = [];
+    private readonly Dictionary<int, long> _blocks = [];
+    private readonly bool _fingerprint;
+    private long _consumed;
     private int _position;
     private int _length;
     private int _intSize;
     private int _offsetSize;
     private int _version;
 
-    private DumpArchiveReader(Stream input) => _input = input;
+    private DumpArchiveReader(Stream input, bool fingerprint)
+    {
+        _input = input;
+        _fingerprint = fingerprint;
+
+        // A backup feeds the fingerprints from a pipe in small pieces; a staged file is read in few, large reads.
+        _buffer = new byte[fingerprint ? 1 << 16 : 1 << 20];
+    }
+
+    /// <summary>The position in the input of the next byte to read.</summary>
+    private long Position => _consumed + _position;
 
     /// <summary>Reads the whole archive. Tables without data (views, or data excluded) are not listed.</summary>
     /// <exception cref="DumpArchiveFormatException">Not a custom-format archive, compressed, or an unknown version.</exception>
     public static Task<IReadOnlyList<DumpedTable>> ReadAsync(Stream input, CancellationToken cancellationToken) =>
-        new DumpArchiveReader(input).ReadAllAsync(cancellationToken);
+        new DumpArchiveReader(input, fingerprint: true).ReadAllAsync(cancellationToken);
+
+    /// <summary>
+    /// Reads the whole archive for where its data blocks are, without looking into the rows: what
+    /// <see cref="AddDataOffsetsAsync"/> writes into the table of contents.
+    /// </summary>
+    /// <exception cref="DumpArchiveFormatException">Not a custom-format archive, compressed, or an unknown version.</exception>
+    public static async Task<DumpDataOffsets> ReadDataOffsetsAsync(Stream input, CancellationToken cancellationToken)
+    {
+        var reader = new DumpArchiveReader(input, fingerprint: false);
+        await reader.ReadAllAsync(cancellationToken);
+        return new DumpDataOffsets(reader._offsetSize, reader._unsetOffsets, reader._blocks);
+    }
+
+    /// <summary>
+    /// Writes the data offsets into the table of contents of an archive file that pg_dump wrote to a pipe, in place (the
+    /// entries keep their size), as pg_dump does itself when its output can seek: <c>pg_restore --jobs</c> then seeks
+    /// to each table's data, where it would otherwise scan the file block by block (a seek and a read per COPY row: on
+    /// the 200000 fixture 1.1 s more of pg_restore's CPU and about 1 s more of the restore's wall time), and it can
+    /// start the largest tables first. A wrong offset cannot go unnoticed: pg_restore checks the block's dump id.
+    /// </summary>
+    /// <returns>How many entries got their offset.</returns>
+    public static async Task<int> AddDataOffsetsAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+        var offsets = await ReadDataOffsetsAsync(file, cancellationToken);
+        var entry = new byte[1 + offsets.OffsetSize];
+        var patched = 0;
+        foreach (var (flagPosition, dumpId) in offsets.Unset)
+        {
+            if (!offsets.Blocks.TryGetValue(dumpId, out var block))
+            {
+                continue;
+            }
+
+            entry[0] = OffsetSet;
+            for (var i = 0; i < offsets.OffsetSize; i++)
+            {
+                entry[1 + i] = (byte)(block >> (8 * i));
+            }
+
+            await RandomAccess.WriteAsync(file.SafeFileHandle, entry, flagPosition, cancellationToken);
+            patched++;
+        }
+
+        return patched;
+    }
 
     private async Task<IReadOnlyList<DumpedTable>> ReadAllAsync(CancellationToken cancellationToken)
     {
@@ -48,15 +119,17 @@ internal sealed partial class DumpArchiveReader
         var result = new List<DumpedTable>();
         while (await TryFillAsync(1, cancellationToken))
         {
+            var start = Position;
             var block = _buffer[_position++];
             var dumpId = await ReadIntAsync(cancellationToken);
+            _blocks[dumpId] = start;
             switch (block)
             {
                 case BlockData:
-                    var fingerprint = new RowFingerprint();
+                    var fingerprint = _fingerprint ? new RowFingerprint() : null;
                     await ReadChunksAsync(fingerprint, cancellationToken);
-                    fingerprint.Complete();
-                    if (tables.TryGetValue(dumpId, out var table))
+                    fingerprint?.Complete();
+                    if (fingerprint is not null && tables.TryGetValue(dumpId, out var table))
                     {
                         result.Add(table with { Rows = fingerprint.Rows, Fingerprint = fingerprint.Value });
                     }
@@ -139,8 +212,14 @@ internal sealed partial class DumpArchiveReader
                 // dependencies, a list ended by a null string
             }
 
+            // The data offset: a flag, then the offset (not set when pg_dump wrote to a pipe).
             await FillAsync(1 + _offsetSize, cancellationToken);
-            _position += 1 + _offsetSize; // data offset: unknown when written to a pipe
+            if (_buffer[_position] == OffsetNotSet)
+            {
+                _unsetOffsets.Add((Position, dumpId));
+            }
+
+            _position += 1 + _offsetSize;
 
             if (description == "TABLE DATA" && copyStatement is not null && tag is not null)
             {
@@ -233,6 +312,7 @@ internal sealed partial class DumpArchiveReader
 
         _buffer.AsSpan(_position, _length - _position).CopyTo(_buffer);
         _length -= _position;
+        _consumed += _position;
         _position = 0;
         while (_length < count)
         {

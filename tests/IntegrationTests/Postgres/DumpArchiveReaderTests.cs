@@ -55,6 +55,31 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
     }
 
     [Fact]
+    public async Task AddDataOffsets_DumpWrittenToAPipe_BecomesTheArchivePgDumpWritesToAFile()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var piped = Path.Combine(_folder, "piped.dump");
+        await File.WriteAllBytesAsync(piped, await DumpAsync("--compress=0"), cancellationToken);
+        var seekable = Path.Combine(_folder, "seekable.dump");
+        await DumpAsync("--compress=0", "--file=" + seekable);
+        var before = await File.ReadAllBytesAsync(piped, cancellationToken);
+
+        var offsets = await DumpArchiveReader.ReadDataOffsetsAsync(new MemoryStream(before), cancellationToken);
+        var patched = await DumpArchiveReader.AddDataOffsetsAsync(piped, cancellationToken);
+
+        offsets.Unset.Count.ShouldBeGreaterThan(10);
+        patched.ShouldBe(offsets.Unset.Count);
+        (await DumpArchiveReader.ReadDataOffsetsAsync(File.OpenRead(piped), cancellationToken)).Unset.ShouldBeEmpty();
+        var after = await File.ReadAllBytesAsync(piped, cancellationToken);
+        var expected = await File.ReadAllBytesAsync(seekable, cancellationToken);
+        after.Length.ShouldBe(expected.Length);
+
+        // Only the header's creation time (seven integers after the first 16 bytes) may differ from pg_dump's own file.
+        Enumerable.Range(0, after.Length).Where(i => after[i] != expected[i]).ShouldAllBe(i => i >= 16 && i < 16 + 7 * 5);
+        Enumerable.Range(0, before.Length).Count(i => before[i] != after[i]).ShouldBeGreaterThan(offsets.Unset.Count);
+    }
+
+    [Fact]
     public async Task FingerprintTables_Cancelled_Throws()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
