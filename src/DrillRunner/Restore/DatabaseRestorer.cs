@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using BackupDr.Repository.Backups;
 using BackupDr.Repository.Postgres;
 using Microsoft.Extensions.Logging;
@@ -197,14 +198,17 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
     }
 
     /// <summary>
-    /// Writes the dump's plaintext to the staging file, then the data offsets into its table of contents (pg_dump wrote
-    /// it to a pipe, where it could not), so that pg_restore's jobs seek to their tables' data.
+    /// Writes the dump's plaintext to the staging file and, from the same bytes as they pass, finds where its data blocks
+    /// start; then writes those offsets into its table of contents (pg_dump wrote it to a pipe, where it could not), so
+    /// that pg_restore's jobs seek to their tables' data.
     /// </summary>
     private async Task DownloadAsync(
         BackupRepository repository, ManifestObject entry, Repository.Crypto.DataKey dataKey, string path,
         IProgress<RestoreProgress>? progress, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
+        var blocks = new Pipe(new PipeOptions(pauseWriterThreshold: 4 * CopyBufferBytes, resumeWriterThreshold: 2 * CopyBufferBytes));
+        var indexing = IndexAsync(blocks.Reader, cancellationToken);
         try
         {
             await using var plain = await BackupObjects.OpenReadAsync(repository.Store, entry, dataKey, cancellationToken);
@@ -216,10 +220,18 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                 Options = FileOptions.Asynchronous,
             });
             long total = 0;
+            var indexed = true;
             int read;
             while ((read = await plain.ReadAsync(buffer.AsMemory(0, CopyBufferBytes), cancellationToken)) > 0)
             {
-                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                var written = file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                if (indexed)
+                {
+                    // The index stops reading only when the archive is not one it understands: nothing more to give it.
+                    indexed = !(await blocks.Writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken)).IsCompleted;
+                }
+
+                await written;
                 total += read;
                 progress?.Report(new RestoreProgress(RestorePhase.Download, total, entry.PlainSizeBytes));
             }
@@ -228,21 +240,40 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
             {
                 throw new Repository.Integrity.CorruptObjectException(entry.Key, $"it decoded to {total} bytes, the manifest says {entry.PlainSizeBytes}");
             }
+
+            await blocks.Writer.CompleteAsync();
+        }
+        catch (Exception e)
+        {
+            await blocks.Writer.CompleteAsync(e);
+            await ((Task)indexing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
+        if (await indexing is { } offsets)
+        {
+            var entries = await DumpArchiveReader.WriteDataOffsetsAsync(path, offsets, cancellationToken);
+            LogOffsets(logger, entries);
+        }
+    }
+
+    /// <summary>Where the dump's data blocks start, read from its bytes as they are staged; null when it is not an archive the reader understands.</summary>
+    private async Task<DumpDataOffsets?> IndexAsync(PipeReader bytes, CancellationToken cancellationToken)
+    {
+        await using var stream = bytes.AsStream();
         try
         {
-            var entries = await DumpArchiveReader.AddDataOffsetsAsync(path, cancellationToken);
-            LogOffsets(logger, entries);
+            return await DumpArchiveReader.ReadDataOffsetsAsync(stream, cancellationToken);
         }
         catch (DumpArchiveFormatException e)
         {
             // Only an optimisation: pg_restore restores the file as it is, scanning for each table's data.
             LogNoOffsets(logger, e.Message);
+            return null;
         }
     }
 

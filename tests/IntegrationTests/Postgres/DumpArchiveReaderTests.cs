@@ -55,7 +55,7 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
     }
 
     [Fact]
-    public async Task AddDataOffsets_DumpWrittenToAPipe_BecomesTheArchivePgDumpWritesToAFile()
+    public async Task WriteDataOffsets_DumpWrittenToAPipe_BecomesTheArchivePgDumpWritesToAFile()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         var piped = Path.Combine(_folder, "piped.dump");
@@ -65,11 +65,15 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
         var before = await File.ReadAllBytesAsync(piped, cancellationToken);
 
         var offsets = await DumpArchiveReader.ReadDataOffsetsAsync(new MemoryStream(before), cancellationToken);
-        var patched = await DumpArchiveReader.AddDataOffsetsAsync(piped, cancellationToken);
+        var patched = await DumpArchiveReader.WriteDataOffsetsAsync(piped, offsets, cancellationToken);
 
         offsets.Unset.Count.ShouldBeGreaterThan(10);
         patched.ShouldBe(offsets.Unset.Count);
-        (await DumpArchiveReader.ReadDataOffsetsAsync(File.OpenRead(piped), cancellationToken)).Unset.ShouldBeEmpty();
+        await using (var reread = File.OpenRead(piped))
+        {
+            (await DumpArchiveReader.ReadDataOffsetsAsync(reread, cancellationToken)).Unset.ShouldBeEmpty();
+        }
+
         var after = await File.ReadAllBytesAsync(piped, cancellationToken);
         var expected = await File.ReadAllBytesAsync(seekable, cancellationToken);
         after.Length.ShouldBe(expected.Length);
@@ -101,6 +105,11 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
         var trickled = await DumpArchiveReader.ReadAsync(new TrickleStream(archive, 7), cancellationToken);
 
         trickled.ShouldBe(whole);
+        var offsets = await DumpArchiveReader.ReadDataOffsetsAsync(new MemoryStream(archive), cancellationToken);
+        var trickledOffsets = await DumpArchiveReader.ReadDataOffsetsAsync(new TrickleStream(archive, 7), cancellationToken);
+        trickledOffsets.Unset.ShouldBe(offsets.Unset);
+        trickledOffsets.Blocks.OrderBy(b => b.Key).ShouldBe(offsets.Blocks.OrderBy(b => b.Key));
+        offsets.Blocks.Count.ShouldBe(offsets.Unset.Count);
     }
 
     [Fact]
