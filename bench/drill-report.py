@@ -4,6 +4,8 @@ Usage: drill-report.py WORK OUTBASE COMMIT SCALE DB_BYTES DUMP_BYTES RUNS
 """
 import json, os, platform, statistics, subprocess, sys
 work, outbase, rev, scale, db_bytes, dump_bytes, runs = sys.argv[1:8]
+fs_file = os.path.join(work, "fs.txt")
+fs = open(fs_file).read().strip() if os.path.exists(fs_file) else "not recorded"
 runs = int(runs)
 peer = [float(l.split()[1]) for l in open(f"{work}/peer.tsv")]
 # CPU seconds of every process of a run (cgroup cpuacct; "-" or absent where the machine had none).
@@ -42,6 +44,7 @@ result = {
                | ({"peerWithFiles": med(peer_files)} if peer_files else {}),
     "ratios": {"databaseRestoreVsPeer": round(r_restore, 3), "drillVsPeer": round(r_wall, 3)}
               | ({"drillVsPeerWithFiles": round(wall_m / med(peer_files), 3)} if peer_files else {}),
+    "workFilesystem": fs,
     "targets": {"databaseRestoreVsPeer": 1.10, "drillVsPeer": 1.5},
     "pass": {"databaseRestoreVsPeer": r_restore <= 1.10, "drillVsPeer": r_wall <= 1.5},
 }
@@ -51,6 +54,7 @@ fmt = lambda xs: ", ".join(f"{x:.2f}" for x in xs)
 lines = [
     f"# Drill benchmark, {date}", "",
     f"- Machine: {machine}; the machine is shared with other sessions (load before each timed run below).",
+    f"- Work folder (repository, dump file, peer cluster, sandboxes): {fs}.",
     f"- Commit {rev} (Release build from git archive); fixture SCALE={scale}: database {int(db_bytes)/2**20:.1f} MiB, "
     f"pg_dump -Fc file {int(dump_bytes)/2**20:.1f} MiB; {runs} runs each, alternating, each after `sync` (no run pays for the writeback of the one before), medians compared.",
     "- Peer: `createdb` + `pg_restore -j2 --exit-on-error --no-owner --no-privileges` from a local dump file into a fresh cluster "
