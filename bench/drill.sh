@@ -8,7 +8,8 @@
 #
 # Untimed preparation: a Release build of HEAD (git archive), a repository with one `backupdr backup` of the fixture,
 # a `pg_dump -Fc` file of the same database, and for each peer run a fresh cluster made with the settings of a local
-# sandbox (PostgresCluster: data checksums, C.UTF-8, wal_level=minimal, archive_mode=off, shared_buffers=128MB).
+# sandbox (PostgresCluster: no data checksums, as initdb makes it, C.UTF-8, wal_level=minimal, archive_mode=off,
+# shared_buffers=128MB).
 # Timed, RUNS times each, alternating, each after sync and bench/quiet-gate.sh: the peer (createdb + pg_restore -j2, wall), the
 # peer with files (the same, with the fixture's filestore unpacked from a local tar meanwhile; informational) and
 # the drill (wall of the whole command; the phases from its drill record). Medians are compared. As root with cgroup v1,
@@ -135,7 +136,7 @@ tar -cf "$WORK/peer-dump/filestore.tar" -C "$DIR/filestore" "$DB"
 fresh_cluster() {
   server_running "$WORK/peer/pgdata" && as_pg "$PGBIN/pg_ctl" -D "$WORK/peer/pgdata" stop -m immediate >/dev/null
   rm -rf "$WORK/peer" && mkdir -p "$WORK/peer" && chown "$OSUSER:" "$WORK/peer" 2>/dev/null || true
-  as_pg "$PGBIN/initdb" -D "$WORK/peer/pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 --data-checksums --no-instructions >/dev/null
+  as_pg "$PGBIN/initdb" -D "$WORK/peer/pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 --no-instructions >/dev/null
   cat >>"$WORK/peer/pgdata/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PEER_PORT

@@ -10,6 +10,8 @@ internal sealed record SandboxFolder(string Id, string Path, string StagingPath,
 {
     public const string Prefix = "sbx-";
 
+    public const string FilestoreName = "filestore";
+
     /// <summary>Creates the folder; on failure or cancellation nothing is left behind.</summary>
     public static async Task<SandboxFolder> CreateAsync(string workPath, SandboxRequest request, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -22,7 +24,7 @@ internal sealed record SandboxFolder(string Id, string Path, string StagingPath,
             await SandboxOwner.Current(request.DrillId, request.Target, time.GetUtcNow()).WriteAsync(folder, cancellationToken);
             const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
             var staging = Directory.CreateDirectory(System.IO.Path.Combine(folder, "staging"), Private);
-            var filestore = Directory.CreateDirectory(System.IO.Path.Combine(folder, "filestore"), Private);
+            var filestore = Directory.CreateDirectory(System.IO.Path.Combine(folder, FilestoreName), Private);
             return new SandboxFolder(id, folder, staging.FullName, filestore.FullName);
         }
         catch (Exception)

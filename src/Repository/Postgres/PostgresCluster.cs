@@ -83,7 +83,8 @@ internal sealed partial class PostgresCluster : IAsyncDisposable
         await cluster.ChownAsync(cancellationToken, dataRoot, socketDirectory);
 
         await cluster.RunAsync("initdb",
-            ["-D", cluster.DataDirectory, "-U", options.Superuser, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--data-checksums", "--no-instructions"],
+            ["-D", cluster.DataDirectory, "-U", options.Superuser, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
+                .. options.DataChecksums ? ["--data-checksums"] : Array.Empty<string>()],
             cancellationToken);
         var conf = Path.Combine(cluster.DataDirectory, "postgresql.conf");
         await File.AppendAllTextAsync(conf, $"\n# BackupDr throwaway cluster settings\ninclude '{ConfigFileName}'\n", cancellationToken);

@@ -25,6 +25,13 @@ internal sealed record PostgresClusterOptions
 
     public string SharedBuffers { get; init; } = "128MB";
 
+    /// <summary>
+    /// Data page checksums (initdb <c>--data-checksums</c>), on by default. With them, the first read of every page after
+    /// a bulk load that skipped the WAL (pg_restore into a <see cref="PostgresWalLevel.Minimal"/> cluster) sets hint bits
+    /// through a full-page image in the WAL: a drill sandbox, whose probes read the whole copy once, turns them off.
+    /// </summary>
+    public bool DataChecksums { get; init; } = true;
+
     /// <summary>Further postgresql.conf settings (name to literal value, quoted as PostgreSQL expects).</summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 

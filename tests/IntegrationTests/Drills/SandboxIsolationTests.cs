@@ -56,6 +56,7 @@ public sealed class SandboxIsolationTests(PostgresFixture postgres) : DrillScena
         {
             ("listen_addresses", "127.0.0.1"), ("archive_mode", "off"), ("archive_command", "(disabled)"), ("restore_command", ""),
             ("max_wal_senders", "0"), ("max_replication_slots", "0"), ("wal_level", "minimal"), ("primary_conninfo", ""),
+            ("data_checksums", "off"),
         })
         {
             await using var command = new NpgsqlCommand($"SELECT current_setting('{setting}')", connection);

@@ -215,7 +215,8 @@ internal static class SandboxManifests
                             },
                             new V1EnvVar { Name = "POSTGRES_USER", Value = Superuser },
                             new V1EnvVar { Name = "PGDATA", Value = "/var/lib/postgresql/data/pgdata" },
-                            new V1EnvVar { Name = "POSTGRES_INITDB_ARGS", Value = "--data-checksums --locale=C.UTF-8" },
+                            // No data checksums, as in a local sandbox: the probes' first read of the copy would write it to the WAL again.
+                            new V1EnvVar { Name = "POSTGRES_INITDB_ARGS", Value = "--locale=C.UTF-8" },
                         ],
                         Resources = new V1ResourceRequirements { Limits = resources, Requests = resources },
                         ReadinessProbe = new V1Probe
