@@ -39,7 +39,7 @@ internal sealed partial class DumpArchiveReader
     private const int Version116 = 0x0110;
 
     private readonly Stream _input;
-    private readonly byte[] _buffer;
+    private readonly byte[] _buffer = new byte[1 << 16];
     private readonly List<(long FlagPosition, int DumpId)> _unsetOffsets = [];
     private readonly Dictionary<int, long> _blocks = [];
     private readonly bool _fingerprint;
@@ -54,8 +54,6 @@ internal sealed partial class DumpArchiveReader
     {
         _input = input;
         _fingerprint = fingerprint;
-
-        _buffer = new byte[1 << 16];
     }
 
     /// <summary>The position in the input of the next byte to read.</summary>
