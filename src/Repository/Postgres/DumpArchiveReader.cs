@@ -24,7 +24,8 @@ internal sealed class DumpArchiveFormatException(string message) : Exception(mes
 /// <summary>
 /// Reads a custom-format archive as <c>pg_dump -Fc -Z0</c> writes it to a pipe (header, table of contents, then data
 /// blocks in dump order) and fingerprints the COPY rows of every table. It runs beside the upload on a copy of the
-/// stream, so the backup proves what it stored without a second pass over the source database.
+/// stream, so the backup proves what it stored without a second pass over the source database. A restore reads the
+/// same stream as it stages the dump, for where the data blocks are (<see cref="ReadDataOffsetsAsync"/>).
 /// Archive versions 1.14 (PostgreSQL 12-15), 1.15 (16) and 1.16 (17) are understood.
 /// </summary>
 /// <remarks>Layout from PostgreSQL's pg_backup_archiver.c (WriteHead, WriteToc) and pg_backup_custom.c.</remarks>
