@@ -18,32 +18,13 @@ internal sealed class FingerprintsProbe : IProbe
 
     public async Task<ProbeResult> RunAsync(ProbeContext context, CancellationToken cancellationToken)
     {
-        var live = context.Evidence.Tables.OrderByDescending(t => t.Rows).ToList();
-
-        // Two psql sessions share the tables, largest first, each to the lighter side, each table in a transaction of
-        // its own (nothing else writes to the copy): the largest table (journal items) sets the pace.
-        List<DumpedTable> first = [], second = [];
-        long firstRows = 0, secondRows = 0;
-        foreach (var table in live)
-        {
-            if (firstRows <= secondRows)
-            {
-                first.Add(table);
-                firstRows += Math.Max(1, table.Rows);
-            }
-            else
-            {
-                second.Add(table);
-                secondRows += Math.Max(1, table.Rows);
-            }
-        }
-
+        // Each table in a transaction of its own (nothing else writes to the copy), read by a psql session per core
+        // that takes the next read as it ends one; the large tables in block ranges, so that all end at about the same time.
         var modules = ReadModulesAsync(context.ConnectionString, cancellationToken);
-        var firstRead = DatabaseEvidence.FingerprintTablesAsync(context.ConnectionString, first, cancellationToken);
-        var secondRead = DatabaseEvidence.FingerprintTablesAsync(context.ConnectionString, second, cancellationToken);
-        await Task.WhenAll(modules, firstRead, secondRead);
+        var tables = DatabaseEvidence.FingerprintTablesAsync(context.ConnectionString, context.Evidence.Tables, CopyFingerprints.DefaultSessions, cancellationToken);
+        await Task.WhenAll(modules, tables);
         var (version, installed) = await modules;
-        var restored = new DatabaseEvidenceRecord(version, installed, [.. await firstRead, .. await secondRead], []);
+        var restored = new DatabaseEvidenceRecord(version, installed, await tables, []);
         var differences = BackupEvidence.CompareContent(context.Evidence, restored);
         var rows = context.Evidence.Tables.Sum(t => t.Rows);
         return differences.Count == 0

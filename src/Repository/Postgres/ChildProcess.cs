@@ -35,6 +35,12 @@ internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string
     public string? StandardInput { get; init; }
 
     /// <summary>
+    /// Only for <see cref="RunningChildProcess"/>, without <see cref="StandardInput"/>: standard input stays open for
+    /// the caller to write commands as it goes (<see cref="RunningChildProcess.StandardInput"/>) and close.
+    /// </summary>
+    public bool InteractiveStandardInput { get; init; }
+
+    /// <summary>
     /// Only for <see cref="RunningChildProcess"/>: its standard output is the pipe itself, for a caller that reads it
     /// with blocking reads on a thread of its own, so that no read waits for the thread pool (which other work beside
     /// it may keep busy). False: a pump thread hands full chunks to async reads (<see cref="ChildOutputStream"/>).
@@ -43,6 +49,12 @@ internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string
 
     /// <summary>Called for every standard output line (after capture), e.g. to follow progress.</summary>
     public Action<string>? OnStandardOutputLine { get; init; }
+
+    /// <summary>
+    /// Only for <see cref="ChildProcess.RunAsync"/>: called for every standard error line; a line it returns false for
+    /// is progress, not kept in the tail that an error message quotes.
+    /// </summary>
+    public Func<string, bool>? OnStandardErrorLine { get; init; }
 
     /// <summary>The name used in messages: the file name of the tool.</summary>
     public string ToolName => Path.GetFileName(FileName);
@@ -114,7 +126,7 @@ internal static class ChildProcess
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
+            if (e.Data is not null && (request.OnStandardErrorLine?.Invoke(e.Data) ?? true))
             {
                 stderr.AppendLine(e.Data);
             }

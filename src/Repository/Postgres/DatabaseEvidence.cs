@@ -74,51 +74,57 @@ internal static class DatabaseEvidence
     public static async Task<IReadOnlyList<DumpedTable>> FingerprintTablesAsync(
         NpgsqlConnection connection, string connectionString, IReadOnlyList<DumpedTable> expectedTables, CancellationToken cancellationToken)
     {
-        var present = await ExistingAsync(connection, expectedTables, cancellationToken);
+        var reads = await PlanAsync(connection, expectedTables, CopyFingerprints.DefaultSessions, cancellationToken);
         string snapshot;
         await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", connection))
         {
             snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
         }
 
-        var read = await CopyFingerprints.ReadAsync(connectionString, connection.PostgreSqlVersion.Major, present, snapshot, cancellationToken);
+        var read = await CopyFingerprints.ReadAsync(connectionString, connection.PostgreSqlVersion.Major, reads, CopyFingerprints.DefaultSessions, snapshot, cancellationToken);
         return WithMissing(expectedTables, read);
     }
 
     /// <summary>
     /// Row counts and fingerprints of the given tables of a copy nothing else writes to (a missing table has
-    /// <c>Rows = -1</c>), each table read in a transaction of its own, so that no lock is held on a table once it has
-    /// been read: pg_restore can still be adding its primary keys.
+    /// <c>Rows = -1</c>), each read in a transaction of its own, so that no lock is held on a table once it has been
+    /// read: pg_restore can still be adding its primary keys.
     /// </summary>
+    /// <param name="sessions">psql sessions reading at the same time.</param>
     public static async Task<IReadOnlyList<DumpedTable>> FingerprintTablesAsync(
-        string connectionString, IReadOnlyList<DumpedTable> expectedTables, CancellationToken cancellationToken)
+        string connectionString, IReadOnlyList<DumpedTable> expectedTables, int sessions, CancellationToken cancellationToken)
     {
-        IReadOnlyList<DumpedTable> present;
+        IReadOnlyList<FingerprintRead> reads;
         int major;
         await using (var connection = new NpgsqlConnection(connectionString))
         {
             await connection.OpenAsync(cancellationToken);
-            present = await ExistingAsync(connection, expectedTables, cancellationToken);
+            reads = await PlanAsync(connection, expectedTables, sessions, cancellationToken);
             major = connection.PostgreSqlVersion.Major;
         }
 
-        return WithMissing(expectedTables, await CopyFingerprints.ReadAsync(connectionString, major, present, snapshot: null, cancellationToken));
+        return WithMissing(expectedTables, await CopyFingerprints.ReadAsync(connectionString, major, reads, sessions, snapshot: null, cancellationToken));
     }
 
-    private static async Task<IReadOnlyList<DumpedTable>> ExistingAsync(NpgsqlConnection connection, IReadOnlyList<DumpedTable> tables, CancellationToken cancellationToken)
+    /// <summary>The reads of the tables that exist (<see cref="CopyFingerprints.Plan"/>), from their sizes now.</summary>
+    private static async Task<IReadOnlyList<FingerprintRead>> PlanAsync(
+        NpgsqlConnection connection, IReadOnlyList<DumpedTable> tables, int sessions, CancellationToken cancellationToken)
     {
-        var existing = new HashSet<string>(StringComparer.Ordinal);
-        await using (var exists = new NpgsqlCommand("SELECT n FROM unnest(@names) AS n WHERE to_regclass(n) IS NOT NULL", connection))
+        var blocks = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var sizes = new NpgsqlCommand(
+            "SELECT n, pg_relation_size(to_regclass(n)) / current_setting('block_size')::bigint FROM unnest(@names) AS n WHERE to_regclass(n) IS NOT NULL",
+            connection))
         {
-            exists.Parameters.AddWithValue("names", tables.Select(t => Qualified(t.Table)).ToArray());
-            await using var reader = await exists.ExecuteReaderAsync(cancellationToken);
+            sizes.Parameters.AddWithValue("names", tables.Select(t => Qualified(t.Table)).ToArray());
+            await using var reader = await sizes.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                existing.Add(reader.GetString(0));
+                blocks[reader.GetString(0)] = reader.GetInt64(1);
             }
         }
 
-        return tables.Where(t => existing.Contains(Qualified(t.Table))).ToList();
+        var present = tables.Where(t => blocks.ContainsKey(Qualified(t.Table))).Select(t => (t, blocks[Qualified(t.Table)])).ToList();
+        return CopyFingerprints.Plan(present, sessions, splitByBlocks: connection.PostgreSqlVersion.Major >= 14);
     }
 
     private static List<DumpedTable> WithMissing(IReadOnlyList<DumpedTable> expected, IReadOnlyDictionary<string, DumpedTable> read) =>

@@ -62,6 +62,19 @@ internal sealed class RowFingerprint
         return _ended ? consumed : data.Length;
     }
 
+    /// <summary>Adds the rows another fingerprint counted (another part of the same table's rows).</summary>
+    public void Add(RowFingerprint other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        unchecked
+        {
+            _low += other._low;
+            _high += other._high;
+        }
+
+        Rows += other.Rows;
+    }
+
     /// <summary>Ends the data: a last row without a newline still counts (COPY always ends rows with one).</summary>
     public void Complete()
     {

@@ -15,6 +15,7 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     private readonly string _tool;
     private Task _input = Task.CompletedTask;
     private Stream? _output;
+    private bool _interactive;
 
     private RunningChildProcess(Process process, string tool)
     {
@@ -25,11 +26,17 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     /// <summary>The child's standard output, raw bytes (see <see cref="ChildProcessRequest.BlockingStandardOutput"/>). Owned by this object.</summary>
     public Stream StandardOutput => _output!;
 
+    /// <summary>The child's standard input, open only with <see cref="ChildProcessRequest.InteractiveStandardInput"/>.</summary>
+    public StreamWriter StandardInput => _interactive ? _process.StandardInput : throw new InvalidOperationException("standard input is not interactive");
+
     public int ProcessId => _process.Id;
 
     public string StandardErrorTail => _stderr.ToString();
 
-    /// <summary>Starts the program; its standard input gets <see cref="ChildProcessRequest.StandardInput"/>, then is closed.</summary>
+    /// <summary>
+    /// Starts the program; its standard input gets <see cref="ChildProcessRequest.StandardInput"/>, then is closed (or
+    /// stays open for the caller, see <see cref="ChildProcessRequest.InteractiveStandardInput"/>).
+    /// </summary>
     public static RunningChildProcess Start(ChildProcessRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -58,6 +65,10 @@ internal sealed class RunningChildProcess : IAsyncDisposable
             // Written while the caller reads standard output: a large script and a large output would deadlock
             // if either waited for the other.
             running._input = WriteAndCloseAsync(process.StandardInput, input);
+        }
+        else if (request.InteractiveStandardInput)
+        {
+            running._interactive = true;
         }
         else
         {

@@ -60,15 +60,21 @@ internal sealed class TestDrillObserver : IDrillObserver
 /// <summary>Runs a drill in-process with the scenario's configuration (the CLI path is covered by the CLI tests).</summary>
 internal static class DrillHarness
 {
-    public static Task<DrillRecord> RunAsync(BackupScenario scenario, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest")
+    public static Task<DrillRecord> RunAsync(BackupScenario scenario, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest") =>
+        RunAsync(scenario, LocalSandboxes(scenario), observer, cancellationToken, backup);
+
+    /// <summary>The local sandbox provider of the scenario's configuration.</summary>
+    public static ISandboxProvider LocalSandboxes(BackupScenario scenario)
     {
         var options = BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, scenario.ConfigPath, scenario.Variables));
-        return RunAsync(scenario, new LocalSandboxProvider(options.Sandbox.WorkPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance), observer, cancellationToken, backup);
+        return new LocalSandboxProvider(options.Sandbox.WorkPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
     }
 
     /// <summary>The same drill with another sandbox kind.</summary>
+    /// <param name="filestore">Wraps the filestore restore step, to watch it.</param>
     public static async Task<DrillRecord> RunAsync(
-        BackupScenario scenario, ISandboxProvider sandboxes, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest")
+        BackupScenario scenario, ISandboxProvider sandboxes, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest",
+        Func<IFilestoreRestore, IFilestoreRestore>? filestore = null)
     {
         var options = BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, scenario.ConfigPath, scenario.Variables));
         var store = ObjectStoreFactory.Create(options.Repository, ObjectStoreSettings.Default);
@@ -79,7 +85,7 @@ internal static class DrillHarness
             sandboxes,
             new RestorePipeline(
                 new DatabaseRestorer(time, NullLogger<DatabaseRestorer>.Instance),
-                new FilestoreRestoreStep(new FilestoreRestorer(time, NullLogger<FilestoreRestorer>.Instance), new FilestoreRestoreOptions(Parallelism: 2)),
+                (filestore ?? (step => step))(new FilestoreRestoreStep(new FilestoreRestorer(time, NullLogger<FilestoreRestorer>.Instance), new FilestoreRestoreOptions(Parallelism: 2))),
                 time),
             http,
             time,

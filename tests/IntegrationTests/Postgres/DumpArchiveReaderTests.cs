@@ -84,6 +84,30 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
     }
 
     [Fact]
+    public async Task ReadAsync_TablesReadInBlockRangesBySeveralSessions_FingerprintsEqualTheDumps()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var tables = await DumpArchiveReader.ReadAsync(new MemoryStream(await DumpAsync("--compress=0")), cancellationToken);
+        var sized = new List<(DumpedTable, long)>();
+        await using (var connection = new NpgsqlConnection(_database.ConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            foreach (var table in tables)
+            {
+                await using var size = new NpgsqlCommand("SELECT pg_relation_size(@name::regclass) / 8192", connection);
+                size.Parameters.AddWithValue("name", DatabaseEvidence.Qualified(table.Table));
+                sized.Add((table, (long)(await size.ExecuteScalarAsync(cancellationToken))!));
+            }
+        }
+
+        var reads = CopyFingerprints.Plan(sized, sessions: 3, splitByBlocks: true, minPartBlocks: 1);
+        var read = await CopyFingerprints.ReadAsync(_database.ConnectionString, PostgresFixture.Major, reads, sessions: 3, snapshot: null, cancellationToken);
+
+        reads.Count(r => !r.Whole).ShouldBeGreaterThan(3);
+        tables.Select(t => read[t.Table]).ShouldBe(tables);
+    }
+
+    [Fact]
     public async Task FingerprintTables_Cancelled_Throws()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -92,7 +116,7 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
         await cancelled.CancelAsync();
 
         await Should.ThrowAsync<OperationCanceledException>(
-            () => CopyFingerprints.ReadAsync(_database.ConnectionString, PostgresFixture.Major, tables, snapshot: null, cancelled.Token));
+            () => CopyFingerprints.ReadAsync(_database.ConnectionString, PostgresFixture.Major, tables.Select(t => new FingerprintRead(t)).ToList(), sessions: 2, snapshot: null, cancelled.Token));
     }
 
     [Fact]

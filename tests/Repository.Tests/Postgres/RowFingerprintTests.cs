@@ -34,6 +34,20 @@ public sealed class RowFingerprintTests
     }
 
     [Fact]
+    public void Add_PartsOfTheRows_GivesTheFingerprintOfAllOfThem()
+    {
+        var first = new RowFingerprint();
+        first.Append("3\tInitech\n1\tAcme\n"u8);
+        var second = new RowFingerprint();
+        second.Append("2\tGlobex\n"u8);
+
+        first.Add(second);
+
+        first.Rows.ShouldBe(3);
+        first.Value.ShouldBe(Fingerprint("1\tAcme\n2\tGlobex\n3\tInitech\n"));
+    }
+
+    [Fact]
     public void Value_ChangedValue_Differs() =>
         Fingerprint("1\t100.00\n").ShouldNotBe(Fingerprint("1\t100.01\n"));
 
