@@ -124,8 +124,8 @@ internal sealed partial class DrillService(
                 return ready.ConnectionString(database);
             }, DownloadWhileStarting: true);
 
-            // pg_restore -j loads and indexes the tables with every core, as the runbook's would; the filestore
-            // restores beside its tail of foreign keys. The probes of table data start once pg_restore has ended;
+            // pg_restore -j loads the tables' rows with every core, as the runbook's would; the filestore restores
+            // beside its tail of indexes and constraints. The probes of table data start once pg_restore has ended;
             // the other probes run once the copy is whole and neutralized.
             var runner = new ProbeRunner(time);
             Action<ProbeRecord>? probeEnded = observer is null ? null : observer.ProbeEnded;
@@ -160,7 +160,7 @@ internal sealed partial class DrillService(
                 new RestoreRequest(manifest, into, new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
                     sandbox.FilestorePath, Neutralize: true, odoo is { ServedBySandbox: false } ? odoo.Url : sandbox.OdooBaseUrl,
                     DatabaseRestored: StartDataProbesAsync,
-                    FilestoreStarts: FilestoreStart.TablesBuilt),
+                    FilestoreStarts: FilestoreStart.TableDataLoaded),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture,

@@ -39,34 +39,33 @@ internal enum RestorePhase
 
 /// <summary>
 /// The moments of a database restore that other work can start from: the filestore, once the target is accepted or
-/// once the tables are built. Each completes once; cancelled when the restore fails before it.
+/// once every table's rows are in. Each completes once; cancelled when the restore fails before it.
 /// </summary>
-/// <param name="followTables">Follow pg_restore's jobs (<c>--verbose</c>) to tell when the tables are built.</param>
-internal sealed class RestoreSignals(bool followTables = false)
+/// <param name="followTableData">Follow pg_restore's jobs (<c>--verbose</c>) to tell when every table's rows are in.</param>
+internal sealed class RestoreSignals(bool followTableData = false)
 {
     private readonly TaskCompletionSource _targetReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _tablesBuilt = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _tableDataLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The target passed its guards (never the source, empty unless forced) and is ready to be written.</summary>
     public Task TargetReady => _targetReady.Task;
 
     /// <summary>
-    /// pg_restore's jobs have loaded every table's rows and built every index and primary or unique key: what remains
-    /// (foreign keys, checked one table at a time, triggers, comments) changes no row and mostly leaves jobs idle. Or
-    /// pg_restore has ended.
+    /// pg_restore's jobs have finished every item of the dump with data (what remains is indexes, constraints and
+    /// foreign keys, which read the tables and change no row), or pg_restore has ended.
     /// </summary>
-    public Task TablesBuilt => _tablesBuilt.Task;
+    public Task TableDataLoaded => _tableDataLoaded.Task;
 
-    public bool FollowTables { get; } = followTables;
+    public bool FollowTableData { get; } = followTableData;
 
     internal void SetTargetReady() => _targetReady.TrySetResult();
 
-    internal void SetTablesBuilt() => _tablesBuilt.TrySetResult();
+    internal void SetTableDataLoaded() => _tableDataLoaded.TrySetResult();
 
     internal void Abandon()
     {
         _targetReady.TrySetCanceled();
-        _tablesBuilt.TrySetCanceled();
+        _tableDataLoaded.TrySetCanceled();
     }
 }
 
@@ -143,7 +142,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
         PreparedRestoreTarget? target = null;
         DirectoryInfo? staging = null;
-        IReadOnlyCollection<int>? builds;
+        IReadOnlyCollection<int>? dataItems;
         try
         {
             staging = Directory.CreateDirectory(
@@ -171,7 +170,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                     }
                 }
 
-                builds = await downloading;
+                dataItems = await downloading;
                 phases.Add((RestorePhase.Download, time.GetElapsedTime(started)));
                 clock = time.GetTimestamp();
             }
@@ -180,13 +179,13 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                 // The runbook guards the target first: a refused restore downloads nothing.
                 target = await PrepareAsync(cancellationToken);
                 EndPhase(RestorePhase.Prepare);
-                builds = await DownloadAsync(repository, database, dataKey, dumpFile, progress, cancellationToken);
+                dataItems = await DownloadAsync(repository, database, dataKey, dumpFile, progress, cancellationToken);
                 EndPhase(RestorePhase.Download);
             }
 
             progress?.Report(new RestoreProgress(RestorePhase.Restore, 0, 0));
-            await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, FollowBuilds(builds, signals), cancellationToken);
-            signals?.SetTablesBuilt();
+            await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, FollowDataItems(dataItems, signals), cancellationToken);
+            signals?.SetTableDataLoaded();
             EndPhase(RestorePhase.Restore);
             progress?.Report(new RestoreProgress(RestorePhase.Restore, database.PlainSizeBytes, database.PlainSizeBytes));
 
@@ -217,25 +216,25 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
     }
 
     /// <summary>
-    /// Called with each item pg_restore's jobs finish, when <paramref name="signals"/> asks to follow the tables:
-    /// signals <see cref="RestoreSignals.TablesBuilt"/> once every item that loads or builds a table has finished. Null
-    /// (no <c>--verbose</c>) when nobody asks, or when the dump's items are unknown (then the signal waits for the end).
+    /// Called with each item pg_restore's jobs finish, when <paramref name="signals"/> asks to follow the table data:
+    /// signals <see cref="RestoreSignals.TableDataLoaded"/> once every item with data has finished. Null (no
+    /// <c>--verbose</c>) when nobody asks, or when the dump's data items are unknown (then the signal waits for the end).
     /// </summary>
-    private static Action<int>? FollowBuilds(IReadOnlyCollection<int>? builds, RestoreSignals? signals)
+    private static Action<int>? FollowDataItems(IReadOnlyCollection<int>? dataItems, RestoreSignals? signals)
     {
-        if (signals is not { FollowTables: true } || builds is not { Count: > 0 })
+        if (signals is not { FollowTableData: true } || dataItems is not { Count: > 0 })
         {
             return null;
         }
 
-        var pending = new HashSet<int>(builds);
+        var pending = new HashSet<int>(dataItems);
         return item =>
         {
             lock (pending)
             {
                 if (pending.Remove(item) && pending.Count == 0)
                 {
-                    signals.SetTablesBuilt();
+                    signals.SetTableDataLoaded();
                 }
             }
         };
@@ -244,8 +243,8 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
     /// <summary>
     /// Writes the dump's plaintext to the staging file and, from the same bytes as they pass, finds where its data blocks
     /// start; then writes those offsets into its table of contents (pg_dump wrote it to a pipe, where it could not), so
-    /// that pg_restore's jobs seek to their tables' data. Returns the dump ids of the items that load or build the tables
-    /// (data, indexes, keys), or null when the archive is not one the reader understands.
+    /// that pg_restore's jobs seek to their tables' data. Returns the dump ids of the items with data, or null when the
+    /// archive is not one the reader understands.
     /// </summary>
     private async Task<IReadOnlyCollection<int>?> DownloadAsync(
         BackupRepository repository, ManifestObject entry, Repository.Crypto.DataKey dataKey, string path,
@@ -306,7 +305,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
 
         var entries = await DumpArchiveReader.WriteDataOffsetsAsync(path, offsets, cancellationToken);
         LogOffsets(logger, entries);
-        return [.. offsets.Blocks.Keys, .. offsets.Builds];
+        return offsets.Blocks.Keys.ToList();
     }
 
     /// <summary>Where the dump's data blocks start, read from its bytes as they are staged; null when it is not an archive the reader understands.</summary>

@@ -40,12 +40,11 @@ internal enum FilestoreStart
     TargetAccepted,
 
     /// <summary>
-    /// Once the tables are built, every table's rows in and every index and key built (a drill: pg_restore has every
-    /// core for that, as the runbook's would be measured; the filestore takes what its tail of foreign keys leaves idle).
-    /// Once every table's rows were in, it could have started, but pg_restore often loads the small tables late, beside
-    /// the large ones' indexes: on the 200000 bench fixture with 2 cores that stretched pg_restore by up to 10 %.
+    /// Once every table's rows are in (a drill: pg_restore loads the data with every core, as the runbook's would be
+    /// measured; the filestore takes what its tail of indexes, constraints and foreign keys leaves: on the 200000 bench
+    /// fixture with 2 cores, the files were all in by the time pg_restore ended, and pg_restore took 3 % longer).
     /// </summary>
-    TablesBuilt,
+    TableDataLoaded,
 }
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
@@ -62,7 +61,7 @@ internal sealed record RestorePipelineResult(
 /// <summary>
 /// The one restore path, shared by <c>backupdr restore</c> (the incident runbook) and drills, so a drill measures the
 /// code an engineer will run: database (download, verify, decrypt, <c>pg_restore -j</c>, optional evidence check) and
-/// the filestore when the backup has one (beside the database once its target is accepted, or once its tables are built); then
+/// the filestore when the backup has one (beside the database once its target is accepted, or once its tables' rows are in); then
 /// neutralization when asked. A backup that references a filestore this build cannot restore fails loudly rather than passing as a
 /// database-only restore. When one of the two restores fails, the other is stopped and the first failure reported.
 /// </summary>
@@ -101,7 +100,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
         // A database that does not match its evidence is still completed and neutralized: the caller reports the
         // mismatch, and a copy left behind must never be a live one.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var signals = new RestoreSignals(followTables: step is not null && request.FilestoreStarts == FilestoreStart.TablesBuilt);
+        var signals = new RestoreSignals(followTableData: step is not null && request.FilestoreStarts == FilestoreStart.TableDataLoaded);
         var restoring = database.RestoreAsync(repository, request.Manifest, request.Into, request.Database, progress, signals, stop.Token);
         var filestoreElapsed = TimeSpan.Zero;
         var files = step is null ? Task.FromResult<FilestoreRestoreResult?>(null) : RestoreFilestoreAsync();
@@ -121,7 +120,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
 
         async Task<FilestoreRestoreResult?> RestoreFilestoreAsync()
         {
-            await (request.FilestoreStarts == FilestoreStart.TablesBuilt ? signals.TablesBuilt : signals.TargetReady).WaitAsync(stop.Token);
+            await (request.FilestoreStarts == FilestoreStart.TableDataLoaded ? signals.TableDataLoaded : signals.TargetReady).WaitAsync(stop.Token);
             var started = time.GetTimestamp();
             progress?.Report(new RestoreProgress(RestorePhase.Filestore, 0, 0));
             try

@@ -16,12 +16,7 @@ internal sealed record DumpedTable(string Table, string Columns, long Rows, stri
 /// <param name="OffsetSize">Bytes of an offset after its flag byte (the header's offset size).</param>
 /// <param name="Unset">The entries with data whose offset is not set: the position of the flag byte, and the entry's dump id.</param>
 /// <param name="Blocks">The position of each data block (its block-type byte), by dump id.</param>
-/// <param name="Builds">
-/// The dump ids of the entries that build indexes and primary, unique or check keys (INDEX, INDEX ATTACH, CONSTRAINT):
-/// with the data, what keeps pg_restore's parallel jobs busy; foreign keys, checked one table at a time, follow them.
-/// </param>
-internal sealed record DumpDataOffsets(
-    int OffsetSize, IReadOnlyList<(long FlagPosition, int DumpId)> Unset, IReadOnlyDictionary<int, long> Blocks, IReadOnlyList<int> Builds);
+internal sealed record DumpDataOffsets(int OffsetSize, IReadOnlyList<(long FlagPosition, int DumpId)> Unset, IReadOnlyDictionary<int, long> Blocks);
 
 /// <summary>The archive is not a custom-format pg_dump archive this reader understands.</summary>
 internal sealed class DumpArchiveFormatException(string message) : Exception(message);
@@ -48,7 +43,6 @@ internal sealed partial class DumpArchiveReader
     private readonly byte[] _buffer = new byte[1 << 16];
     private readonly List<(long FlagPosition, int DumpId)> _unsetOffsets = [];
     private readonly Dictionary<int, long> _blocks = [];
-    private readonly List<int> _builds = [];
     private readonly bool _fingerprint;
     private long _consumed;
     private int _position;
@@ -80,7 +74,7 @@ internal sealed partial class DumpArchiveReader
     {
         var reader = new DumpArchiveReader(input, fingerprint: false);
         await reader.ReadAllAsync(cancellationToken);
-        return new DumpDataOffsets(reader._offsetSize, reader._unsetOffsets, reader._blocks, reader._builds);
+        return new DumpDataOffsets(reader._offsetSize, reader._unsetOffsets, reader._blocks);
     }
 
     /// <summary>
@@ -224,11 +218,6 @@ internal sealed partial class DumpArchiveReader
             }
 
             _position += 1 + _offsetSize;
-
-            if (description is "INDEX" or "INDEX ATTACH" or "CONSTRAINT")
-            {
-                _builds.Add(dumpId);
-            }
 
             if (description == "TABLE DATA" && copyStatement is not null && tag is not null)
             {

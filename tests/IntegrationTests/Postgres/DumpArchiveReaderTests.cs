@@ -108,28 +108,6 @@ public sealed class DumpArchiveReaderTests(PostgresFixture postgres) : IAsyncLif
     }
 
     [Fact]
-    public async Task ReadDataOffsets_Builds_AreTheIndexAndKeyEntriesPgRestoreLists()
-    {
-        var cancellationToken = TestContext.Current.CancellationToken;
-        var dump = Path.Combine(_folder, "listed.dump");
-        await File.WriteAllBytesAsync(dump, await DumpAsync("--compress=0"), cancellationToken);
-        var pgRestore = PostgresInstallation.Locate(PostgresFixture.Major).FindTool("pg_restore");
-        var listed = await ChildProcess.RunAsync(new ChildProcessRequest(pgRestore, ["--list", dump]), cancellationToken);
-
-        await using var stream = File.OpenRead(dump);
-        var offsets = await DumpArchiveReader.ReadDataOffsetsAsync(stream, cancellationToken);
-
-        // "3312; 2606 16421 CONSTRAINT public account_move account_move_pkey odoo"
-        var expected = listed.StandardOutput.Split('\n')
-            .Select(line => line.Split(' '))
-            .Where(words => words.Length > 4 && words[0].EndsWith(';') && words[3] is "INDEX" or "CONSTRAINT")
-            .Select(words => int.Parse(words[0].TrimEnd(';'), System.Globalization.CultureInfo.InvariantCulture))
-            .ToList();
-        expected.Count.ShouldBeGreaterThan(5);
-        offsets.Builds.Order().ShouldBe(expected.Order());
-    }
-
-    [Fact]
     public async Task FingerprintTables_Cancelled_Throws()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
