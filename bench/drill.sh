@@ -10,7 +10,8 @@
 # a `pg_dump -Fc` file of the same database, and for each peer run a fresh cluster made with the settings of a local
 # sandbox (PostgresCluster: no data checksums, as initdb makes it, C.UTF-8, wal_level=minimal, archive_mode=off,
 # shared_buffers=128MB).
-# Timed, RUNS times each, alternating, each after sync and bench/quiet-gate.sh: the peer (createdb + pg_restore -j2, wall), the
+# Timed, RUNS times each, alternating, each after sync and bench/quiet-gate.sh: the peer (createdb + pg_restore -j2 through the
+# cluster's unix socket, as the drill reaches its sandbox; wall), the
 # peer with files (the same, with the fixture's filestore unpacked from a local tar meanwhile; informational) and
 # the drill (wall of the whole command; the phases from its drill record). Medians are compared. As root with cgroup v1,
 # the CPU seconds of every process of each run too (the servers included). Writes bench/results/drill-<date>[-TAG].md
@@ -151,8 +152,8 @@ CONF
 
 # The peer's timed work: createdb + pg_restore -j2 of the dump file into the fresh cluster.
 peer_restore() {
-  "$PGBIN/createdb" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -T template0 -E UTF8 "$DB"
-  "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
+  "$PGBIN/createdb" -h "$WORK/peer" -p "$PEER_PORT" -U postgres -T template0 -E UTF8 "$DB"
+  "$PGBIN/pg_restore" -h "$WORK/peer" -p "$PEER_PORT" -U postgres -j 2 --exit-on-error --no-owner --no-privileges -d "$DB" "$WORK/peer-dump/odoo.dump"
 }
 
 # ------------------------------------------------------------------ timed runs
