@@ -125,8 +125,8 @@ internal sealed partial class DrillService(
             }, DownloadWhileStarting: true);
 
             // pg_restore -j loads the tables' rows with every core, as the runbook's would; the filestore restores
-            // beside its tail of indexes and constraints. The probes of table data start once pg_restore has ended;
-            // the other probes run once the copy is whole and neutralized.
+            // once they are in, beside pg_restore's indexes and keys. The probes of table data start once pg_restore
+            // has ended; the other probes run once the copy is whole and neutralized.
             var runner = new ProbeRunner(time);
             Action<ProbeRecord>? probeEnded = observer is null ? null : observer.ProbeEnded;
             ProbeContext? dataContext = null;
