@@ -62,9 +62,8 @@ lines = [
     "- Drill: `backupdr drill --target bench --json` end to end (wall of the whole command: start-up, janitor, provision with initdb, "
     "download + verify + decrypt, pg_restore -j2, the filestore restore, neutralize, probes, teardown, record). "
     "The backup holds the fixture's filestore (10,000 files, 1.1 GiB): the drill restores and checks it too, the peer does not. "
-    "The sandbox starts while the dump downloads; pg_restore loads the tables' rows alone; the filestore restore starts once "
-    "they are in, beside pg_restore's indexes and keys; the probes of table data (fingerprints, ledger, recency) once pg_restore "
-    "has ended. Each phase's seconds are its own.", "",
+    "The sandbox starts while the dump downloads; pg_restore runs alone; the filestore restore and the probes of table data "
+    "(fingerprints, ledger, recency) run beside each other once it has ended. Each phase's seconds are its own.", "",
     "| measure | median s | runs (s) |", "| --- | ---: | --- |",
     f"| peer: pg_restore -j2 from a local file | {peer_m:.2f} | {fmt(peer)} |",
 ]

@@ -5,7 +5,7 @@ namespace BackupDr.DrillRunner.Drills;
 
 /// <summary>
 /// The probes of a target's drill, in four sets. The probes of table data start as soon as pg_restore has ended (the
-/// filestore may still be restoring): the fingerprints, which neutralization waits for because it changes settings
+/// filestore restores beside them): the fingerprints, which neutralization waits for because it changes settings
 /// tables, and the ledger and recency probes, which read tables it does not touch. The attachments probe follows as
 /// soon as the filestore is restored too. The probes of the copy need it whole and neutralized: the neutralization
 /// probe, the Odoo server, the target's custom SQL.

@@ -124,9 +124,8 @@ internal sealed partial class DrillService(
                 return ready.ConnectionString(database);
             }, DownloadWhileStarting: true);
 
-            // pg_restore -j loads the tables' rows with every core, as the runbook's would; the filestore restores
-            // once they are in, beside pg_restore's indexes and keys. The probes of table data start once pg_restore
-            // has ended; the other probes run once the copy is whole and neutralized.
+            // The database restores alone: pg_restore -j has every core, as the runbook's would. Then the filestore
+            // restores beside the probes of table data; the other probes run once the copy is whole and neutralized.
             var runner = new ProbeRunner(time);
             Action<ProbeRecord>? probeEnded = observer is null ? null : observer.ProbeEnded;
             ProbeContext? dataContext = null;
@@ -159,8 +158,7 @@ internal sealed partial class DrillService(
                 repository,
                 new RestoreRequest(manifest, into, new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
                     sandbox.FilestorePath, Neutralize: true, odoo is { ServedBySandbox: false } ? odoo.Url : sandbox.OdooBaseUrl,
-                    DatabaseRestored: StartDataProbesAsync,
-                    FilestoreStarts: FilestoreStart.TableDataLoaded),
+                    DatabaseRestored: StartDataProbesAsync, FilestoreAfterDatabase: true),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture,

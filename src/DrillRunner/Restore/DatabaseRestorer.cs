@@ -38,35 +38,19 @@ internal enum RestorePhase
 }
 
 /// <summary>
-/// The moments of a database restore that other work can start from: the filestore, once the target is accepted or
-/// once every table's rows are in. Each completes once; cancelled when the restore fails before it.
+/// The moment of a database restore that other work can start from: the filestore, once the target is accepted.
+/// Completes once; cancelled when the restore fails before it.
 /// </summary>
-/// <param name="followTableData">Follow pg_restore's jobs (<c>--verbose</c>) to tell when every table's rows are in.</param>
-internal sealed class RestoreSignals(bool followTableData = false)
+internal sealed class RestoreSignals
 {
     private readonly TaskCompletionSource _targetReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _tableDataLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The target passed its guards (never the source, empty unless forced) and is ready to be written.</summary>
     public Task TargetReady => _targetReady.Task;
 
-    /// <summary>
-    /// pg_restore's jobs have finished every item of the dump with data (what remains is indexes, constraints and
-    /// foreign keys, which read the tables and change no row), or pg_restore has ended.
-    /// </summary>
-    public Task TableDataLoaded => _tableDataLoaded.Task;
-
-    public bool FollowTableData { get; } = followTableData;
-
     internal void SetTargetReady() => _targetReady.TrySetResult();
 
-    internal void SetTableDataLoaded() => _tableDataLoaded.TrySetResult();
-
-    internal void Abandon()
-    {
-        _targetReady.TrySetCanceled();
-        _tableDataLoaded.TrySetCanceled();
-    }
+    internal void Abandon() => _targetReady.TrySetCanceled();
 }
 
 /// <summary>
@@ -142,7 +126,6 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
         var database = manifest.Object(RepositoryLayout.DatabaseObjectName);
         PreparedRestoreTarget? target = null;
         DirectoryInfo? staging = null;
-        IReadOnlyCollection<int>? dataItems;
         try
         {
             staging = Directory.CreateDirectory(
@@ -166,11 +149,11 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                         // The target failed first: stop the download and wait for it, so the staging folder can go;
                         // the target's failure is the one reported.
                         await stop.CancelAsync();
-                        await ((Task)downloading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                        await downloading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     }
                 }
 
-                dataItems = await downloading;
+                await downloading;
                 phases.Add((RestorePhase.Download, time.GetElapsedTime(started)));
                 clock = time.GetTimestamp();
             }
@@ -179,13 +162,12 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
                 // The runbook guards the target first: a refused restore downloads nothing.
                 target = await PrepareAsync(cancellationToken);
                 EndPhase(RestorePhase.Prepare);
-                dataItems = await DownloadAsync(repository, database, dataKey, dumpFile, progress, cancellationToken);
+                await DownloadAsync(repository, database, dataKey, dumpFile, progress, cancellationToken);
                 EndPhase(RestorePhase.Download);
             }
 
             progress?.Report(new RestoreProgress(RestorePhase.Restore, 0, 0));
-            await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, FollowDataItems(dataItems, signals), cancellationToken);
-            signals?.SetTableDataLoaded();
+            await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, cancellationToken);
             EndPhase(RestorePhase.Restore);
             progress?.Report(new RestoreProgress(RestorePhase.Restore, database.PlainSizeBytes, database.PlainSizeBytes));
 
@@ -216,37 +198,11 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
     }
 
     /// <summary>
-    /// Called with each item pg_restore's jobs finish, when <paramref name="signals"/> asks to follow the table data:
-    /// signals <see cref="RestoreSignals.TableDataLoaded"/> once every item with data has finished. Null (no
-    /// <c>--verbose</c>) when nobody asks, or when the dump's data items are unknown (then the signal waits for the end).
-    /// </summary>
-    private static Action<int>? FollowDataItems(IReadOnlyCollection<int>? dataItems, RestoreSignals? signals)
-    {
-        if (signals is not { FollowTableData: true } || dataItems is not { Count: > 0 })
-        {
-            return null;
-        }
-
-        var pending = new HashSet<int>(dataItems);
-        return item =>
-        {
-            lock (pending)
-            {
-                if (pending.Remove(item) && pending.Count == 0)
-                {
-                    signals.SetTableDataLoaded();
-                }
-            }
-        };
-    }
-
-    /// <summary>
     /// Writes the dump's plaintext to the staging file and, from the same bytes as they pass, finds where its data blocks
     /// start; then writes those offsets into its table of contents (pg_dump wrote it to a pipe, where it could not), so
-    /// that pg_restore's jobs seek to their tables' data. Returns the dump ids of the items with data, or null when the
-    /// archive is not one the reader understands.
+    /// that pg_restore's jobs seek to their tables' data.
     /// </summary>
-    private async Task<IReadOnlyCollection<int>?> DownloadAsync(
+    private async Task DownloadAsync(
         BackupRepository repository, ManifestObject entry, Repository.Crypto.DataKey dataKey, string path,
         IProgress<RestoreProgress>? progress, CancellationToken cancellationToken)
     {
@@ -298,14 +254,11 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        if (await indexing is not { } offsets)
+        if (await indexing is { } offsets)
         {
-            return null;
+            var entries = await DumpArchiveReader.WriteDataOffsetsAsync(path, offsets, cancellationToken);
+            LogOffsets(logger, entries);
         }
-
-        var entries = await DumpArchiveReader.WriteDataOffsetsAsync(path, offsets, cancellationToken);
-        LogOffsets(logger, entries);
-        return offsets.Blocks.Keys.ToList();
     }
 
     /// <summary>Where the dump's data blocks start, read from its bytes as they are staged; null when it is not an archive the reader understands.</summary>

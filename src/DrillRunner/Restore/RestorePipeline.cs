@@ -23,31 +23,16 @@ internal interface IFilestoreRestore
 /// here. Awaited before neutralization: it should start its work and return, or finish what must see the copy as
 /// restored.
 /// </param>
-/// <param name="FilestoreStarts">When the filestore restore starts.</param>
+/// <param name="FilestoreAfterDatabase">
+/// Restore the filestore once the database is restored (a drill: its database-restore phase is pg_restore alone, with
+/// every core, as the runbook's would be measured) rather than beside it as soon as the database target is accepted
+/// (the runbook: on a host with spare cores or a slow link to the repository, the files come in meanwhile).
+/// </param>
 internal sealed record RestoreRequest(
     BackupManifest Manifest, RestoreInto Into, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
     string? BaseUrl = null,
     Func<Task<FilestoreRestoreResult?>, CancellationToken, Task>? DatabaseRestored = null,
-    FilestoreStart FilestoreStarts = FilestoreStart.TargetAccepted);
-
-/// <summary>When the filestore restore starts, beside the database's.</summary>
-internal enum FilestoreStart
-{
-    /// <summary>
-    /// As soon as the database target is accepted (the runbook: on a host with spare cores or a slow link to the
-    /// repository, the files come in meanwhile).
-    /// </summary>
-    TargetAccepted,
-
-    /// <summary>
-    /// Once every table's rows are in (a drill: pg_restore loads the data with every core, as the runbook's would be
-    /// measured; the filestore takes what its tail of indexes, constraints and foreign keys leaves). On the 200000 bench
-    /// fixture with 2 cores, 5 alternating pairs: the drill took 22.9 s against 23.8 s with the filestore after
-    /// pg_restore, and pg_restore 16.0 s against 15.2 s. Waiting until every index and key was built as well gained
-    /// nothing (24.7 s both, pg_restore 1.7 s longer); starting with pg_restore gained nothing either.
-    /// </summary>
-    TableDataLoaded,
-}
+    bool FilestoreAfterDatabase = false);
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
 internal sealed record SkippedStep(string Reason);
@@ -63,7 +48,7 @@ internal sealed record RestorePipelineResult(
 /// <summary>
 /// The one restore path, shared by <c>backupdr restore</c> (the incident runbook) and drills, so a drill measures the
 /// code an engineer will run: database (download, verify, decrypt, <c>pg_restore -j</c>, optional evidence check) and
-/// the filestore when the backup has one (beside the database once its target is accepted, or once its tables' rows are in); then
+/// the filestore when the backup has one (beside the database once its target is accepted, or after it); then
 /// neutralization when asked. A backup that references a filestore this build cannot restore fails loudly rather than passing as a
 /// database-only restore. When one of the two restores fails, the other is stopped and the first failure reported.
 /// </summary>
@@ -102,7 +87,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
         // A database that does not match its evidence is still completed and neutralized: the caller reports the
         // mismatch, and a copy left behind must never be a live one.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var signals = new RestoreSignals(followTableData: step is not null && request.FilestoreStarts == FilestoreStart.TableDataLoaded);
+        var signals = new RestoreSignals();
         var restoring = database.RestoreAsync(repository, request.Manifest, request.Into, request.Database, progress, signals, stop.Token);
         var filestoreElapsed = TimeSpan.Zero;
         var files = step is null ? Task.FromResult<FilestoreRestoreResult?>(null) : RestoreFilestoreAsync();
@@ -122,7 +107,7 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
 
         async Task<FilestoreRestoreResult?> RestoreFilestoreAsync()
         {
-            await (request.FilestoreStarts == FilestoreStart.TableDataLoaded ? signals.TableDataLoaded : signals.TargetReady).WaitAsync(stop.Token);
+            await (request.FilestoreAfterDatabase ? AfterDatabaseAsync() : signals.TargetReady.WaitAsync(stop.Token));
             var started = time.GetTimestamp();
             progress?.Report(new RestoreProgress(RestorePhase.Filestore, 0, 0));
             try

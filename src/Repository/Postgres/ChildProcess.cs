@@ -50,12 +50,6 @@ internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string
     /// <summary>Called for every standard output line (after capture), e.g. to follow progress.</summary>
     public Action<string>? OnStandardOutputLine { get; init; }
 
-    /// <summary>
-    /// Only for <see cref="ChildProcess.RunAsync"/>: called for every standard error line; a line it returns false for
-    /// is progress, not kept in the tail that an error message quotes.
-    /// </summary>
-    public Func<string, bool>? OnStandardErrorLine { get; init; }
-
     /// <summary>The name used in messages: the file name of the tool.</summary>
     public string ToolName => Path.GetFileName(FileName);
 }
@@ -126,7 +120,7 @@ internal static class ChildProcess
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null && (request.OnStandardErrorLine?.Invoke(e.Data) ?? true))
+            if (e.Data is not null)
             {
                 stderr.AppendLine(e.Data);
             }

@@ -60,21 +60,15 @@ internal sealed class TestDrillObserver : IDrillObserver
 /// <summary>Runs a drill in-process with the scenario's configuration (the CLI path is covered by the CLI tests).</summary>
 internal static class DrillHarness
 {
-    public static Task<DrillRecord> RunAsync(BackupScenario scenario, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest") =>
-        RunAsync(scenario, LocalSandboxes(scenario), observer, cancellationToken, backup);
-
-    /// <summary>The local sandbox provider of the scenario's configuration.</summary>
-    public static ISandboxProvider LocalSandboxes(BackupScenario scenario)
+    public static Task<DrillRecord> RunAsync(BackupScenario scenario, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest")
     {
         var options = BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, scenario.ConfigPath, scenario.Variables));
-        return new LocalSandboxProvider(options.Sandbox.WorkPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance);
+        return RunAsync(scenario, new LocalSandboxProvider(options.Sandbox.WorkPath, TimeProvider.System, NullLogger<LocalSandboxProvider>.Instance), observer, cancellationToken, backup);
     }
 
     /// <summary>The same drill with another sandbox kind.</summary>
-    /// <param name="filestore">Wraps the filestore restore step, to watch it.</param>
     public static async Task<DrillRecord> RunAsync(
-        BackupScenario scenario, ISandboxProvider sandboxes, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest",
-        Func<IFilestoreRestore, IFilestoreRestore>? filestore = null)
+        BackupScenario scenario, ISandboxProvider sandboxes, IDrillObserver? observer, CancellationToken cancellationToken, string backup = "latest")
     {
         var options = BackupDrConfiguration.Load(CliConfiguration.Build(TestEnvironment.RepositoryRoot, scenario.ConfigPath, scenario.Variables));
         var store = ObjectStoreFactory.Create(options.Repository, ObjectStoreSettings.Default);
@@ -85,7 +79,7 @@ internal static class DrillHarness
             sandboxes,
             new RestorePipeline(
                 new DatabaseRestorer(time, NullLogger<DatabaseRestorer>.Instance),
-                (filestore ?? (step => step))(new FilestoreRestoreStep(new FilestoreRestorer(time, NullLogger<FilestoreRestorer>.Instance), new FilestoreRestoreOptions(Parallelism: 2))),
+                new FilestoreRestoreStep(new FilestoreRestorer(time, NullLogger<FilestoreRestorer>.Instance), new FilestoreRestoreOptions(Parallelism: 2)),
                 time),
             http,
             time,
