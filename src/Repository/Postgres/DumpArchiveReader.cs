@@ -258,13 +258,8 @@ internal sealed partial class DumpArchiveReader
     {
         while (_length - _position >= 1 + _intSize)
         {
-            long length = 0;
-            for (var i = 0; i < _intSize; i++)
-            {
-                length |= (long)_buffer[_position + 1 + i] << (8 * i);
-            }
-
-            if (_buffer[_position] != 0)
+            var length = IntAt(_position);
+            if (length < 0)
             {
                 return false; // a negative length, which pg_dump never writes: the async path ends the data there
             }
@@ -280,7 +275,7 @@ internal sealed partial class DumpArchiveReader
                 return false;
             }
 
-            _position += 1 + _intSize + (int)length;
+            _position += 1 + _intSize + length;
         }
 
         return false;
@@ -289,14 +284,21 @@ internal sealed partial class DumpArchiveReader
     private async ValueTask<int> ReadIntAsync(CancellationToken cancellationToken)
     {
         await FillAsync(1 + _intSize, cancellationToken);
-        var negative = _buffer[_position++] != 0;
+        var value = IntAt(_position);
+        _position += 1 + _intSize;
+        return value;
+    }
+
+    /// <summary>The archive's integer at a position of the buffer: a sign byte, then <c>_intSize</c> bytes, least significant first.</summary>
+    private int IntAt(int position)
+    {
         long value = 0;
         for (var i = 0; i < _intSize; i++)
         {
-            value |= (long)_buffer[_position++] << (8 * i);
+            value |= (long)_buffer[position + 1 + i] << (8 * i);
         }
 
-        return checked((int)(negative ? -value : value));
+        return checked((int)(_buffer[position] != 0 ? -value : value));
     }
 
     private async ValueTask<byte> ReadByteAsync(CancellationToken cancellationToken)
