@@ -29,14 +29,8 @@ internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string
     public int MaxStandardOutputChars { get; init; } = 1024 * 1024;
 
     /// <summary>
-    /// Text written to the child's standard input (then closed), e.g. a psql script. Only for
-    /// <see cref="RunningChildProcess"/>; null closes standard input at once.
-    /// </summary>
-    public string? StandardInput { get; init; }
-
-    /// <summary>
-    /// Only for <see cref="RunningChildProcess"/>, without <see cref="StandardInput"/>: standard input stays open for
-    /// the caller to write commands as it goes (<see cref="RunningChildProcess.StandardInput"/>) and close.
+    /// Only for <see cref="RunningChildProcess"/>: standard input stays open for the caller to write commands as it goes
+    /// (<see cref="RunningChildProcess.StandardInput"/>) and close, e.g. psql's. False closes it at once.
     /// </summary>
     public bool InteractiveStandardInput { get; init; }
 

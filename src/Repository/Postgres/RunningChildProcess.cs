@@ -13,7 +13,6 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ChildProcess.TailBuffer _stderr = new(ChildProcess.StandardErrorTailChars);
     private readonly string _tool;
-    private Task _input = Task.CompletedTask;
     private Stream? _output;
     private bool _interactive;
 
@@ -34,8 +33,8 @@ internal sealed class RunningChildProcess : IAsyncDisposable
     public string StandardErrorTail => _stderr.ToString();
 
     /// <summary>
-    /// Starts the program; its standard input gets <see cref="ChildProcessRequest.StandardInput"/>, then is closed (or
-    /// stays open for the caller, see <see cref="ChildProcessRequest.InteractiveStandardInput"/>).
+    /// Starts the program; its standard input is closed, or stays open for the caller (see
+    /// <see cref="ChildProcessRequest.InteractiveStandardInput"/>).
     /// </summary>
     public static RunningChildProcess Start(ChildProcessRequest request)
     {
@@ -60,17 +59,8 @@ internal sealed class RunningChildProcess : IAsyncDisposable
             throw new ChildProcessException(request.ToolName, -1, $"could not start {process.StartInfo.FileName}: {ex.Message}");
         }
 
-        if (request.StandardInput is { } input)
-        {
-            // Written while the caller reads standard output: a large script and a large output would deadlock
-            // if either waited for the other.
-            running._input = WriteAndCloseAsync(process.StandardInput, input);
-        }
-        else if (request.InteractiveStandardInput)
-        {
-            running._interactive = true;
-        }
-        else
+        running._interactive = request.InteractiveStandardInput;
+        if (!running._interactive)
         {
             process.StandardInput.Close();
         }
@@ -102,26 +92,6 @@ internal sealed class RunningChildProcess : IAsyncDisposable
         if (_process.ExitCode != 0)
         {
             throw new ChildProcessException(_tool, _process.ExitCode, _stderr.ToString());
-        }
-
-        // A child that succeeded has read all of its input; a failed write would surface here.
-        await _input;
-    }
-
-    private static async Task WriteAndCloseAsync(StreamWriter input, string text)
-    {
-        try
-        {
-            await input.WriteAsync(text);
-        }
-        catch (IOException)
-        {
-            // The child exited before reading everything (a broken pipe): its exit code and stderr say why, and
-            // WaitForSuccessAsync reports them; a child that exits 0 has read its whole input.
-        }
-        finally
-        {
-            input.Close();
         }
     }
 

@@ -41,16 +41,27 @@ public sealed class RunningChildProcessTests
     }
 
     [Fact]
-    public async Task StandardInput_LargerThanThePipeWhileOutputIsRead_DoesNotDeadlock()
+    public async Task InteractiveStandardInput_LargerThanThePipeWhileOutputIsRead_ArrivesWhole()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         var text = string.Concat(Enumerable.Range(0, 100_000).Select(i => $"line {i}\n"));
-        await using var child = RunningChildProcess.Start(new ChildProcessRequest("/bin/cat", []) { StandardInput = text });
+        await using var child = RunningChildProcess.Start(new ChildProcessRequest("/bin/cat", []) { InteractiveStandardInput = true });
 
-        var received = await ReadAllAsync(child.StandardOutput, 64 * 1024, cancellationToken);
+        var reading = ReadAllAsync(child.StandardOutput, 64 * 1024, cancellationToken);
+        await child.StandardInput.WriteAsync(text.AsMemory(), cancellationToken);
+        child.StandardInput.Close();
+        var received = await reading;
         await child.WaitForSuccessAsync(cancellationToken);
 
         Encoding.UTF8.GetString(received).ShouldBe(text);
+    }
+
+    [Fact]
+    public async Task StandardInput_NotInteractive_Throws()
+    {
+        await using var child = RunningChildProcess.Start(new ChildProcessRequest("/bin/true", []));
+
+        Should.Throw<InvalidOperationException>(() => child.StandardInput);
     }
 
     [Fact]
