@@ -62,8 +62,9 @@ lines = [
     "- Drill: `backupdr drill --target bench --json` end to end (wall of the whole command: start-up, janitor, provision with initdb, "
     "download + verify + decrypt, pg_restore -j2, the filestore restore, neutralize, probes, teardown, record). "
     "The backup holds the fixture's filestore (10,000 files, 1.1 GiB): the drill restores and checks it too, the peer does not. "
-    "The sandbox starts while the dump downloads; pg_restore runs alone; the filestore restore and the probes of table data "
-    "(fingerprints, ledger, recency) run beside each other once it has ended. Each phase's seconds are its own.", "",
+    "The sandbox starts while the dump downloads; the filestore restores from pg_restore's start on the cores it leaves "
+    "idle (SCHED_IDLE threads, the session at nice 19, pg_restore in a session of its own), at normal priority once it has "
+    "ended, beside the probes of table data (fingerprints, ledger, recency). Each phase's seconds are its own.", "",
     "| measure | median s | runs (s) |", "| --- | ---: | --- |",
     f"| peer: pg_restore -j2 from a local file | {peer_m:.2f} | {fmt(peer)} |",
 ]

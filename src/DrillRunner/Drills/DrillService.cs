@@ -124,8 +124,8 @@ internal sealed partial class DrillService(
                 return ready.ConnectionString(database);
             }, DownloadWhileStarting: true);
 
-            // The database restores alone: pg_restore -j has every core, as the runbook's would. Then the filestore
-            // restores beside the probes of table data; the other probes run once the copy is whole and neutralized.
+            // pg_restore -j has every core, as the runbook's would: the filestore restores on the cores it leaves idle,
+            // then beside the probes of table data; the other probes run once the copy is whole and neutralized.
             var runner = new ProbeRunner(time);
             Action<ProbeRecord>? probeEnded = observer is null ? null : observer.ProbeEnded;
             ProbeContext? dataContext = null;
@@ -158,7 +158,7 @@ internal sealed partial class DrillService(
                 repository,
                 new RestoreRequest(manifest, into, new DatabaseRestoreOptions(false, jobs, sandbox.StagingPath, Check: false),
                     sandbox.FilestorePath, Neutralize: true, odoo is { ServedBySandbox: false } ? odoo.Url : sandbox.OdooBaseUrl,
-                    DatabaseRestored: StartDataProbesAsync, FilestoreAfterDatabase: true),
+                    DatabaseRestored: StartDataProbesAsync, FilestoreOnIdleCores: true),
                 new PhaseProgress(phases, manifest, jobs),
                 cancellationToken);
             phases.End(DrillPhase.Neutralize, string.Create(CultureInfo.InvariantCulture,

@@ -44,13 +44,23 @@ internal enum RestorePhase
 internal sealed class RestoreSignals
 {
     private readonly TaskCompletionSource _targetReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _loading = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The target passed its guards (never the source, empty unless forced) and is ready to be written.</summary>
     public Task TargetReady => _targetReady.Task;
 
+    /// <summary>The dump is downloaded and pg_restore starts.</summary>
+    public Task Loading => _loading.Task;
+
     internal void SetTargetReady() => _targetReady.TrySetResult();
 
-    internal void Abandon() => _targetReady.TrySetCanceled();
+    internal void SetLoading() => _loading.TrySetResult();
+
+    internal void Abandon()
+    {
+        _targetReady.TrySetCanceled();
+        _loading.TrySetCanceled();
+    }
 }
 
 /// <summary>
@@ -167,6 +177,7 @@ internal sealed partial class DatabaseRestorer(TimeProvider time, ILogger<Databa
             }
 
             progress?.Report(new RestoreProgress(RestorePhase.Restore, 0, 0));
+            signals?.SetLoading();
             await PgRestore.RunAsync(target.ServerMajor, dumpFile, target.ConnectionString, options.Jobs, cancellationToken);
             EndPhase(RestorePhase.Restore);
             progress?.Report(new RestoreProgress(RestorePhase.Restore, database.PlainSizeBytes, database.PlainSizeBytes));

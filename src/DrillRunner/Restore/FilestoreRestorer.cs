@@ -128,13 +128,7 @@ internal sealed partial class FilestoreRestorer(TimeProvider time, ILogger<Files
         try
         {
             string? problem;
-            await using (var output = new FileStream(temporary, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Options = FileOptions.Asynchronous,
-                BufferSize = 0,
-            }))
+            using (var output = File.OpenHandle(temporary, FileMode.CreateNew, FileAccess.Write))
             {
                 problem = await PackReader.CopyCheckedAsync(file, content, output, cancellationToken);
             }

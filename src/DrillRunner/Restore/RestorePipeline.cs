@@ -23,16 +23,17 @@ internal interface IFilestoreRestore
 /// here. Awaited before neutralization: it should start its work and return, or finish what must see the copy as
 /// restored.
 /// </param>
-/// <param name="FilestoreAfterDatabase">
-/// Restore the filestore once the database is restored (a drill: its database-restore phase is pg_restore alone, with
-/// every core, as the runbook's would be measured) rather than beside it as soon as the database target is accepted
-/// (the runbook: on a host with spare cores or a slow link to the repository, the files come in meanwhile).
+/// <param name="FilestoreOnIdleCores">
+/// Restore the filestore from pg_restore's start on the cores it leaves idle (<see cref="IdleCpuScheduler"/>; at normal
+/// priority once the database is restored): a drill, whose database-restore phase must be pg_restore's, with every
+/// core, as the runbook's would be measured. Otherwise beside it at normal priority as soon as the database target is
+/// accepted (the runbook: on a host with spare cores or a slow link to the repository, the files come in meanwhile).
 /// </param>
 internal sealed record RestoreRequest(
     BackupManifest Manifest, RestoreInto Into, DatabaseRestoreOptions Database, string? FilestoreInto, bool Neutralize,
     string? BaseUrl = null,
     Func<Task<FilestoreRestoreResult?>, CancellationToken, Task>? DatabaseRestored = null,
-    bool FilestoreAfterDatabase = false);
+    bool FilestoreOnIdleCores = false);
 
 /// <summary>A step that did not run, and why (e.g. "backup has no filestore").</summary>
 internal sealed record SkippedStep(string Reason);
@@ -48,8 +49,8 @@ internal sealed record RestorePipelineResult(
 /// <summary>
 /// The one restore path, shared by <c>backupdr restore</c> (the incident runbook) and drills, so a drill measures the
 /// code an engineer will run: database (download, verify, decrypt, <c>pg_restore -j</c>, optional evidence check) and
-/// the filestore when the backup has one (beside the database once its target is accepted, or after it); then
-/// neutralization when asked. A backup that references a filestore this build cannot restore fails loudly rather than passing as a
+/// the filestore when the backup has one (beside the database once its target is accepted, or on the cores pg_restore
+/// leaves idle); then neutralization when asked. A backup that references a filestore this build cannot restore fails loudly rather than passing as a
 /// database-only restore. When one of the two restores fails, the other is stopped and the first failure reported.
 /// </summary>
 internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreRestore? filestore, TimeProvider time)
@@ -107,12 +108,26 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
 
         async Task<FilestoreRestoreResult?> RestoreFilestoreAsync()
         {
-            await (request.FilestoreAfterDatabase ? AfterDatabaseAsync() : signals.TargetReady.WaitAsync(stop.Token));
+            await (request.FilestoreOnIdleCores ? signals.Loading : signals.TargetReady).WaitAsync(stop.Token);
             var started = time.GetTimestamp();
             progress?.Report(new RestoreProgress(RestorePhase.Filestore, 0, 0));
+            IdleCpuScheduler? idle = null;
             try
             {
-                var result = await step.RestoreAsync(repository, request.Manifest, request.FilestoreInto!, progress, stop.Token);
+                Task<FilestoreRestoreResult> restore;
+                if (request.FilestoreOnIdleCores)
+                {
+                    idle = new IdleCpuScheduler(Environment.ProcessorCount);
+                    restore = idle.RunAsync(() => step.RestoreAsync(repository, request.Manifest, request.FilestoreInto!, progress, stop.Token), stop.Token);
+                    _ = restoring.ContinueWith(static (_, state) => ((IdleCpuScheduler)state!).Promote(), idle,
+                        CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+                else
+                {
+                    restore = step.RestoreAsync(repository, request.Manifest, request.FilestoreInto!, progress, stop.Token);
+                }
+
+                var result = await restore;
                 filestoreElapsed = time.GetElapsedTime(started);
                 return result;
             }
@@ -120,6 +135,13 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
             {
                 e.Data[FailedStepKey] = RestorePhase.Filestore;
                 throw;
+            }
+            finally
+            {
+                if (idle is not null)
+                {
+                    await idle.PromoteAsync();
+                }
             }
         }
 

@@ -53,7 +53,8 @@ internal static class FilestoreVerifier
             }
         }
 
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken };
+        // The packs are read on the caller's scheduler: a drill's idle-priority threads (IdleCpuScheduler) keep the work.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Current };
         await Parallel.ForEachAsync(groups.Where(g => packs.ContainsKey(g.Key)), parallel, async (group, token) =>
         {
             var pack = packs[group.Key];

@@ -2,6 +2,7 @@ using System.Buffers;
 using BackupDr.Repository.Compression;
 using BackupDr.Repository.Integrity;
 using BackupDr.Repository.Storage;
+using Microsoft.Win32.SafeHandles;
 
 namespace BackupDr.Repository.Filestore;
 
@@ -78,7 +79,11 @@ internal static class PackReader
     /// Copies a file's content to <paramref name="destination"/> (or nowhere, to verify) and checks its size and SHA-1
     /// against the index. Returns null when it matches, else the problem.
     /// </summary>
-    public static async Task<string?> CopyCheckedAsync(IndexedFile file, Stream content, Stream? destination, CancellationToken cancellationToken)
+    /// <param name="destination">
+    /// Written on the calling thread: on Linux an asynchronous file write is a synchronous one on a thread-pool thread,
+    /// and a drill restores on threads of the lowest priority (<c>IdleCpuScheduler</c>), where the write's CPU belongs too.
+    /// </param>
+    public static async Task<string?> CopyCheckedAsync(IndexedFile file, Stream content, SafeFileHandle? destination, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(SkipBytes);
         try
@@ -89,11 +94,12 @@ internal static class PackReader
             while ((read = await content.ReadAsync(buffer.AsMemory(0, SkipBytes), cancellationToken)) > 0)
             {
                 sha1.AppendData(buffer, 0, read);
-                total += read;
                 if (destination is not null)
                 {
-                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    RandomAccess.Write(destination, buffer.AsSpan(0, read), total);
                 }
+
+                total += read;
             }
 
             var actual = Convert.ToHexStringLower(sha1.GetHashAndReset());

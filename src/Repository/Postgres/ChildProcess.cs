@@ -22,6 +22,13 @@ internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string
     /// </summary>
     public string? RunAsUser { get; init; }
 
+    /// <summary>
+    /// Runs the tool in a session of its own (<c>setsid -w</c>, where util-linux's setsid is installed), so that it
+    /// keeps its full CPU weight under Linux's per-session scheduling groups (autogroup) while this process lowers its
+    /// own (<see cref="SessionCpuWeight"/>). A Ctrl-C in the terminal then reaches it through this process only.
+    /// </summary>
+    public bool OwnSession { get; init; }
+
     /// <summary>A non-zero exit raises <see cref="ChildProcessException"/> unless this is false.</summary>
     public bool ThrowOnFailure { get; init; } = true;
 
@@ -75,6 +82,8 @@ internal static class ChildProcess
     public const int StandardErrorTailChars = 8 * 1024;
 
     private const string RunUser = "/usr/sbin/runuser";
+
+    private static readonly Lazy<string?> SetSid = new(() => new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists));
 
     /// <summary>True when this process runs as root (uid 0) on Unix.</summary>
     public static bool IsRoot => !OperatingSystem.IsWindows() && System.Environment.IsPrivilegedProcess;
@@ -162,7 +171,8 @@ internal static class ChildProcess
     internal static ProcessStartInfo BuildStartInfo(ChildProcessRequest request)
     {
         var asOtherUser = request.RunAsUser is not null && IsRoot;
-        var info = new ProcessStartInfo(asOtherUser ? RunUser : request.FileName)
+        var setsid = request.OwnSession ? SetSid.Value : null;
+        var info = new ProcessStartInfo(setsid ?? (asOtherUser ? RunUser : request.FileName))
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -173,6 +183,12 @@ internal static class ChildProcess
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        if (setsid is not null)
+        {
+            info.ArgumentList.Add("-w");
+            info.ArgumentList.Add(asOtherUser ? RunUser : request.FileName);
+        }
+
         if (asOtherUser)
         {
             info.ArgumentList.Add("-u");

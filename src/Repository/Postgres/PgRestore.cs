@@ -32,6 +32,7 @@ internal static class PgRestore
             "--dbname=" + new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database,
             dumpFile,
         ];
-        await ChildProcess.RunAsync(new ChildProcessRequest(pgRestore, arguments) { Environment = environment }, cancellationToken);
+        // In a session of its own: a drill restores the filestore meanwhile in this process's, at idle priority.
+        await ChildProcess.RunAsync(new ChildProcessRequest(pgRestore, arguments) { Environment = environment, OwnSession = true }, cancellationToken);
     }
 }

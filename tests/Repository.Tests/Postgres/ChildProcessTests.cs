@@ -25,6 +25,20 @@ public sealed class ChildProcessTests
     }
 
     [Fact]
+    public async Task RunAsync_OwnSession_RunsInAnotherSessionAndReportsTheToolsExit()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+
+        var result = await ChildProcess.RunAsync(new ChildProcessRequest("/bin/cat", ["/proc/self/stat"]) { OwnSession = true }, cancellationToken);
+        var ex = await Should.ThrowAsync<ChildProcessException>(() => ChildProcess.RunAsync(
+            new ChildProcessRequest("/bin/sh", ["-c", "echo 'FATAL: boom' >&2; exit 3"]) { OwnSession = true }, cancellationToken));
+
+        SessionOf(result.StandardOutput).ShouldNotBe(SessionOf(File.ReadAllText("/proc/self/stat")));
+        ex.ExitCode.ShouldBe(3);
+        ex.Message.ShouldBe("sh failed with exit code 3: FATAL: boom");
+    }
+
+    [Fact]
     public async Task RunAsync_NonZeroExit_ThrowsNamingToolExitCodeAndStderr()
     {
         var ex = await Should.ThrowAsync<ChildProcessException>(() => ChildProcess.RunAsync(
@@ -115,4 +129,7 @@ public sealed class ChildProcessTests
         var text = File.ReadAllText(stat);
         return text[(text.LastIndexOf(')') + 2)..].StartsWith('Z');
     }
+
+    /// <summary>The session id in a /proc/PID/stat line (the fourth field after the command name).</summary>
+    private static string SessionOf(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[3];
 }
