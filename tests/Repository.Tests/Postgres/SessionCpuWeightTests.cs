@@ -1,0 +1,43 @@
+using BackupDr.Repository.Postgres;
+
+namespace BackupDr.Repository.Tests.Postgres;
+
+public sealed class SessionCpuWeightTests
+{
+    [Fact]
+    public async Task Lower_TwoHoldersOverlap_SessionStaysLowUntilTheLastReleases()
+    {
+        var before = SessionNice();
+
+        var first = SessionCpuWeight.Lower();
+        var second = SessionCpuWeight.Lower();
+        var whileBoth = SessionNice();
+        SessionCpuWeight.Release();
+        var whileOne = SessionNice();
+        SessionCpuWeight.Release();
+        for (var attempt = 0; !SessionCpuWeight.TryRestore(); attempt++)
+        {
+            attempt.ShouldBeLessThan(20, "the kernel kept refusing to set the session back");
+            await Task.Delay(TimeSpan.FromMilliseconds(110), TestContext.Current.CancellationToken);
+        }
+
+        second.ShouldBe(first);
+        SessionCpuWeight.Lowered.ShouldBeFalse();
+        SessionNice().ShouldBe(before);
+        if (first)
+        {
+            whileBoth.ShouldBe("19");
+            whileOne.ShouldBe("19");
+        }
+        else
+        {
+            whileBoth.ShouldBe(before);
+        }
+    }
+
+    private static string SessionNice()
+    {
+        var line = File.ReadAllText("/proc/self/autogroup").Trim();
+        return line[(line.LastIndexOf(' ') + 1)..];
+    }
+}
