@@ -103,23 +103,14 @@ internal sealed class IdleCpuScheduler : TaskScheduler
     }
 
     /// <summary>
-    /// <see cref="Promote"/>, and makes sure the session's CPU weight is back, through the kernel's rate limit on
-    /// changing it: call it when the work is done, whatever happened.
+    /// <see cref="Promote"/>, and makes sure the session's CPU weight is back (<see cref="SessionCpuWeight.RestoreAsync"/>):
+    /// call it when the work is done, whatever happened.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The session's weight could not be set back within 2 seconds.</exception>
+    /// <exception cref="InvalidOperationException">The session's weight could not be set back.</exception>
     public async Task PromoteAsync()
     {
         Promote();
-        for (var attempt = 0; !SessionCpuWeight.TryRestore(); attempt++)
-        {
-            if (attempt == 20)
-            {
-                throw new InvalidOperationException(
-                    $"could not set the CPU weight of this process's session back from nice {SessionCpuWeight.Lowest} (/proc/self/autogroup): its processes keep the lowest weight against other sessions until it ends");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(110), CancellationToken.None);
-        }
+        await SessionCpuWeight.RestoreAsync();
     }
 
     protected override void QueueTask(Task task)

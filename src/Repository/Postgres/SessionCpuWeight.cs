@@ -64,10 +64,30 @@ internal static class SessionCpuWeight
     }
 
     /// <summary>
+    /// Makes sure the session is back to its own value once no caller holds it lowered, through the kernel's rate limit
+    /// (one unprivileged change every 100 ms, machine-wide): call it when a <see cref="Lower"/> has ended, whatever
+    /// happened. Not cancellable: a session must not be left lowered.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It could not be set back within about 2 seconds.</exception>
+    public static async Task RestoreAsync()
+    {
+        for (var attempt = 0; !TryRestore(); attempt++)
+        {
+            if (attempt == 20)
+            {
+                throw new InvalidOperationException(
+                    $"could not set the CPU weight of this process's session back from nice {Lowest} ({AutogroupFile}): its processes keep the lowest weight against other sessions until it ends");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(110), CancellationToken.None);
+        }
+    }
+
+    /// <summary>
     /// Sets the session back to its own value once no caller holds it lowered; false while that is still to do (the
     /// kernel refused: its rate limit, try again after 100 ms).
     /// </summary>
-    public static bool TryRestore()
+    private static bool TryRestore()
     {
         lock (Gate)
         {
