@@ -1,5 +1,6 @@
 using BackupDr.DrillRunner.Restore;
 using BackupDr.Repository.Postgres;
+using BackupDr.TestSupport;
 
 namespace BackupDr.DrillRunner.Tests.Restore;
 
@@ -11,9 +12,9 @@ public sealed class IdleCpuSchedulerTests
     public async Task RunAsync_WorkAndItsContinuations_RunOnIdleThreadsUntilPromoted()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var niceBefore = SessionNice();
+        var niceBefore = ProcFiles.SessionNice();
         var scheduler = new IdleCpuScheduler(2);
-        var sessionNiceWhileIdle = SessionNice();
+        var sessionNiceWhileIdle = ProcFiles.SessionNice();
         var sessionLowered = scheduler.SessionLowered;
         var promote = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var promoted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,25 +41,13 @@ public sealed class IdleCpuSchedulerTests
         seen[2].Policy.ShouldBe("0");
         scheduler.IdleThreads.ShouldBeTrue();
         SessionCpuWeight.Lowered.ShouldBeFalse();
-        SessionNice().ShouldBe(niceBefore);
+        ProcFiles.SessionNice().ShouldBe(niceBefore);
         if (sessionLowered)
         {
             sessionNiceWhileIdle.ShouldBe("19");
         }
     }
 
-    private static (string? Name, string Policy) Current() => (Thread.CurrentThread.Name, ThreadStat()[38]);
-
-    /// <summary>The fields of this thread's /proc stat line after the command name (the 41st field, policy, is [38]).</summary>
-    private static string[] ThreadStat()
-    {
-        var stat = File.ReadAllText("/proc/thread-self/stat");
-        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-    }
-
-    private static string SessionNice()
-    {
-        var line = File.ReadAllText("/proc/self/autogroup").Trim();
-        return line[(line.LastIndexOf(' ') + 1)..];
-    }
+    private static (string? Name, string Policy) Current() =>
+        (Thread.CurrentThread.Name, ProcFiles.StatFields(File.ReadAllText("/proc/thread-self/stat"))[38]);
 }

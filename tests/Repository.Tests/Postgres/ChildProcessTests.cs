@@ -1,5 +1,6 @@
 using System.Globalization;
 using BackupDr.Repository.Postgres;
+using BackupDr.TestSupport;
 
 namespace BackupDr.Repository.Tests.Postgres;
 
@@ -33,7 +34,7 @@ public sealed class ChildProcessTests
         var ex = await Should.ThrowAsync<ChildProcessException>(() => ChildProcess.RunAsync(
             new ChildProcessRequest("/bin/sh", ["-c", "echo 'FATAL: boom' >&2; exit 3"]) { OwnSession = true }, cancellationToken));
 
-        SessionOf(result.StandardOutput).ShouldNotBe(SessionOf(File.ReadAllText("/proc/self/stat")));
+        ProcFiles.StatFields(result.StandardOutput)[3].ShouldNotBe(ProcFiles.StatFields(File.ReadAllText("/proc/self/stat"))[3]);
         ex.ExitCode.ShouldBe(3);
         ex.Message.ShouldBe("sh failed with exit code 3: FATAL: boom");
     }
@@ -126,10 +127,6 @@ public sealed class ChildProcessTests
         }
 
         // A killed process whose parent died may stay a zombie until init reaps it: it no longer runs.
-        var text = File.ReadAllText(stat);
-        return text[(text.LastIndexOf(')') + 2)..].StartsWith('Z');
+        return ProcFiles.StatFields(File.ReadAllText(stat))[0] == "Z";
     }
-
-    /// <summary>The session id in a /proc/PID/stat line (the fourth field after the command name).</summary>
-    private static string SessionOf(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[3];
 }

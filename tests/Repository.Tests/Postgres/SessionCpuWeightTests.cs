@@ -1,4 +1,5 @@
 using BackupDr.Repository.Postgres;
+using BackupDr.TestSupport;
 
 namespace BackupDr.Repository.Tests.Postgres;
 
@@ -7,19 +8,19 @@ public sealed class SessionCpuWeightTests
     [Fact]
     public async Task Lower_TwoHoldersOverlap_SessionStaysLowUntilTheLastReleases()
     {
-        var before = SessionNice();
+        var before = ProcFiles.SessionNice();
 
         var first = SessionCpuWeight.Lower();
         var second = SessionCpuWeight.Lower();
-        var whileBoth = SessionNice();
+        var whileBoth = ProcFiles.SessionNice();
         SessionCpuWeight.Release();
-        var whileOne = SessionNice();
+        var whileOne = ProcFiles.SessionNice();
         SessionCpuWeight.Release();
         await SessionCpuWeight.RestoreAsync();
 
         second.ShouldBe(first);
         SessionCpuWeight.Lowered.ShouldBeFalse();
-        SessionNice().ShouldBe(before);
+        ProcFiles.SessionNice().ShouldBe(before);
         if (first)
         {
             whileBoth.ShouldBe("19");
@@ -29,11 +30,5 @@ public sealed class SessionCpuWeightTests
         {
             whileBoth.ShouldBe(before);
         }
-    }
-
-    private static string SessionNice()
-    {
-        var line = File.ReadAllText("/proc/self/autogroup").Trim();
-        return line[(line.LastIndexOf(' ') + 1)..];
     }
 }
