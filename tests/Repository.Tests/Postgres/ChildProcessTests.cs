@@ -40,6 +40,22 @@ public sealed class ChildProcessTests
     }
 
     [Fact]
+    public async Task RunAsync_StandardOutputBuffer_ToolRunsUnderStdbufInItsOwnSessionAndReportsItsExit()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+
+        var result = await ChildProcess.RunAsync(
+            new ChildProcessRequest("/usr/bin/env", []) { StandardOutputBufferBytes = 1 << 20, OwnSession = true }, cancellationToken);
+        var ex = await Should.ThrowAsync<ChildProcessException>(() => ChildProcess.RunAsync(
+            new ChildProcessRequest("/bin/sh", ["-c", "echo 'FATAL: boom' >&2; exit 3"]) { StandardOutputBufferBytes = 1 << 20 }, cancellationToken));
+
+        // coreutils' stdbuf hands the size to its preloaded library through _STDBUF_O.
+        result.StandardOutput.Split('\n').ShouldContain("_STDBUF_O=1048576");
+        ex.ExitCode.ShouldBe(3);
+        ex.Message.ShouldBe("sh failed with exit code 3: FATAL: boom");
+    }
+
+    [Fact]
     public async Task RunAsync_NonZeroExit_ThrowsNamingToolExitCodeAndStderr()
     {
         var ex = await Should.ThrowAsync<ChildProcessException>(() => ChildProcess.RunAsync(
