@@ -42,7 +42,7 @@ internal static class CopyFingerprints
 
     /// <summary>
     /// psql's standard output buffer: with stdio's 4 KiB, psql's writes and our reads of the 2.6 million rows of the
-    /// 200000 fixture cost 1.6-2.0 CPU seconds, with 1 MiB 0.9-1.0.
+    /// 200000 fixture cost 1.6-2.2 CPU seconds in a drill, with 1 MiB 0.9-1.2.
     /// </summary>
     private const int StandardOutputBufferBytes = 1 << 20;
 
