@@ -34,7 +34,7 @@ internal sealed record ChildProcessRequest(string FileName, IReadOnlyList<string
     /// Runs the tool through coreutils' <c>stdbuf -o</c> (where it is installed) with a standard output buffer of this
     /// many bytes: a tool that writes its output through stdio (psql's COPY rows) then writes a pipe in chunks of that
     /// size instead of 4 KiB, which costs it and the reader far fewer system calls. The tool must flush what a reader
-    /// waits for (psql does after each command). Null: the tool's own buffering.
+    /// waits for (psql does before it reads its next command). Null: the tool's own buffering.
     /// </summary>
     public int? StandardOutputBufferBytes { get; init; }
 

@@ -40,7 +40,7 @@ public sealed class ChildProcessTests
     }
 
     [Fact]
-    public async Task RunAsync_StandardOutputBuffer_ToolRunsUnderStdbufInItsOwnSessionAndReportsItsExit()
+    public async Task RunAsync_StandardOutputBuffer_RunsTheToolThroughStdbufBesideTheOtherWrappersAndReportsItsExit()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
 
