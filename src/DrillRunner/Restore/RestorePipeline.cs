@@ -114,20 +114,15 @@ internal sealed class RestorePipeline(DatabaseRestorer database, IFilestoreResto
             IdleCpuScheduler? idle = null;
             try
             {
-                Task<FilestoreRestoreResult> restore;
+                Task<FilestoreRestoreResult> Restore() => step.RestoreAsync(repository, request.Manifest, request.FilestoreInto!, progress, stop.Token);
                 if (request.FilestoreOnIdleCores)
                 {
                     idle = new IdleCpuScheduler(Environment.ProcessorCount);
-                    restore = idle.RunAsync(() => step.RestoreAsync(repository, request.Manifest, request.FilestoreInto!, progress, stop.Token), stop.Token);
                     _ = restoring.ContinueWith(static (_, state) => ((IdleCpuScheduler)state!).Promote(), idle,
                         CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 }
-                else
-                {
-                    restore = step.RestoreAsync(repository, request.Manifest, request.FilestoreInto!, progress, stop.Token);
-                }
 
-                var result = await restore;
+                var result = await (idle is null ? Restore() : idle.RunAsync(Restore, stop.Token));
                 filestoreElapsed = time.GetElapsedTime(started);
                 return result;
             }

@@ -92,9 +92,9 @@ internal static class ChildProcess
 
     private const string RunUser = "/usr/sbin/runuser";
 
-    private static readonly Lazy<string?> SetSid = new(() => new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists));
+    private static readonly Lazy<string?> SetSid = new(() => Installed("setsid"));
 
-    private static readonly Lazy<string?> StdBuf = new(() => new[] { "/usr/bin/stdbuf", "/bin/stdbuf" }.FirstOrDefault(File.Exists));
+    private static readonly Lazy<string?> StdBuf = new(() => Installed("stdbuf"));
 
     /// <summary>True when this process runs as root (uid 0) on Unix.</summary>
     public static bool IsRoot => !OperatingSystem.IsWindows() && System.Environment.IsPrivilegedProcess;
@@ -178,6 +178,9 @@ internal static class ChildProcess
 
         return result;
     }
+
+    /// <summary>The path of a wrapper tool of util-linux or coreutils, or null where it is not installed.</summary>
+    private static string? Installed(string tool) => new[] { "/usr/bin/" + tool, "/bin/" + tool }.FirstOrDefault(File.Exists);
 
     internal static ProcessStartInfo BuildStartInfo(ChildProcessRequest request)
     {
